@@ -1,0 +1,121 @@
+"""One telemetry setup for every process: JSON logs carrying the trace id, OpenTelemetry traces, Prometheus.
+
+Traces are exported over OTLP only when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set; otherwise spans are still
+created (so the trace id appears in logs and crosses gRPC and NATS) but go nowhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from typing import Any
+
+import structlog
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from prometheus_client import start_http_server
+
+# Keys whose values are secrets or PII: replaced before a log line is written.
+_REDACTED_KEYS = frozenset({"password", "phone", "token", "access_token", "refresh_token", "secret", "name"})
+_PHONE_RE = re.compile(r"(?<!\d)(\+?86)?1[3-9]\d{9}(?!\d)")
+_configured = False
+
+
+def _add_trace_ids(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+    ctx = trace.get_current_span().get_span_context()
+    if ctx.is_valid:
+        event["trace_id"] = format(ctx.trace_id, "032x")
+        event["span_id"] = format(ctx.span_id, "016x")
+    return event
+
+
+def _redact(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+    for key in list(event):
+        if key in _REDACTED_KEYS:
+            event[key] = "***"
+        elif isinstance(event[key], str):
+            event[key] = _PHONE_RE.sub("***", event[key])
+    return event
+
+
+def configure_logging(service_name: str, level: str = "INFO") -> None:
+    """Route structlog and stdlib logging to one JSON line per event on stdout."""
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _add_trace_ids,
+        _redact,
+    ]
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                structlog.processors.JSONRenderer(ensure_ascii=False),
+            ],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    structlog.contextvars.bind_contextvars(service=service_name)
+    for noisy in ("nats", "pymongo", "asyncio"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+def setup_tracing(service_name: str) -> None:
+    """Install the tracer provider and the library instrumentations (idempotent)."""
+    global _configured
+    if _configured:
+        return
+    _configured = True
+    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(provider)
+
+    from opentelemetry.instrumentation.grpc import GrpcAioInstrumentorClient, GrpcAioInstrumentorServer
+
+    GrpcAioInstrumentorServer().instrument()
+    GrpcAioInstrumentorClient().instrument()
+    try:
+        from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+
+        AsyncPGInstrumentor().instrument()
+    except Exception:  # instrumentation is best effort; a version skew must not stop a service
+        logging.getLogger(__name__).warning("asyncpg instrumentation unavailable", exc_info=True)
+    try:
+        from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
+
+        PymongoInstrumentor().instrument()
+    except Exception:
+        logging.getLogger(__name__).warning("pymongo instrumentation unavailable", exc_info=True)
+
+
+def start_metrics_server(port: int, host: str = "127.0.0.1") -> None:
+    """Serve Prometheus ``/metrics`` on its own port (0 disables it)."""
+    if port:
+        start_http_server(port, addr=host)
+
+
+def setup(service_name: str, *, level: str = "INFO", metrics_port: int = 0, metrics_host: str = "127.0.0.1") -> None:
+    """Logging, tracing and metrics for one service process."""
+    configure_logging(service_name, level)
+    setup_tracing(service_name)
+    start_metrics_server(metrics_port, metrics_host)
