@@ -186,3 +186,17 @@ def main(
         await host.serve()
 
     asyncio.run(run())
+
+
+@contextlib.asynccontextmanager
+async def serving(service: Service, settings: ServiceSettings):  # type: ignore[no-untyped-def]
+    """Run a service in-process on ``settings.grpc_port`` (0 = a free port) and yield ``host:port``.
+
+    Component tests and benchmarks use it to talk to a real server over real gRPC.
+    """
+    host = ServiceHost(service, settings)
+    port = await host.start()
+    try:
+        yield f"{settings.grpc_host}:{port}"
+    finally:
+        await host.stop()
