@@ -1,0 +1,96 @@
+"""Pytest plugin: real PostgreSQL, NATS JetStream and MongoDB-wire servers, started once per session.
+
+Enable with ``pytest_plugins = ["crm_common.testing"]``. Servers start on free ports in a temp dir (or come
+from ``CRM_PG_DSN`` / ``CRM_NATS_URL`` / ``CRM_MONGO_URI``). The fixtures are synchronous on purpose: they are
+subprocess work, and sync fixtures are usable from async tests on any event loop.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+
+import pytest
+from crm_devstack.infra import Infra, InfraError, recreate_database, run_coro_sync
+
+
+def _db_name(name: str, used: set[str]) -> str:
+    """A valid, session-unique database name derived from ``name`` (e.g. a module's ``__name__``)."""
+    base = re.sub(r"[^a-z0-9_]", "_", name.lower()).strip("_")[:50] or "db"
+    if not base[0].isalpha():
+        base = f"t_{base}"
+    candidate, n = base, 1
+    while candidate in used:  # two modules asking for the same name must not share a database
+        n += 1
+        candidate = f"{base}_{n}"
+    used.add(candidate)
+    return candidate
+
+
+@pytest.fixture(scope="session")
+def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
+    """One `Infra` for the whole session: free ports, a temp data dir (logs under ``logs/``), fsync off."""
+    server = Infra(tmp_path_factory.mktemp("infra"), fsync=False)
+    # Started in the main thread: children die with the thread that spawned them.
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_dsn_factory(infra: Infra) -> Callable[[str], str]:
+    """``factory(name) -> DSN`` of a freshly (re)created, empty database on the session's server."""
+    used: set[str] = set()
+
+    def factory(name: str) -> str:
+        dbname = _db_name(name, used)
+        # In its own thread and loop, so it also works when called from inside an async test.
+        run_coro_sync(recreate_database(infra.pg_admin_dsn, dbname))
+        return infra.pg_dsn_for(dbname)
+
+    return factory
+
+
+@pytest.fixture(scope="session")
+def nats_url(infra: Infra) -> str:
+    """URL of the session's NATS server (JetStream enabled)."""
+    return infra.nats_url
+
+
+@pytest.fixture(scope="session")
+def mongo_uri_factory(infra: Infra) -> Callable[[str], str]:
+    """``factory(name) -> URI`` whose default database is fresh (dropped if a previous run left it)."""
+    import pymongo
+
+    used: set[str] = set()
+
+    def factory(name: str) -> str:
+        dbname = _db_name(name, used)
+        uri = infra.mongo_uri_for(dbname)
+        client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(uri)
+        try:
+            client.drop_database(dbname)
+        finally:
+            client.close()
+        return uri
+
+    return factory
+
+
+@pytest.fixture(scope="session")
+def nats_restart(infra: Infra) -> Callable[[], None]:
+    """``restart()`` stops the NATS server and starts it again on the same port and store.
+
+    It blocks until NATS accepts connections again (well under a second); clients then reconnect on
+    their own, which is exactly what a test of consumer resilience wants to observe.
+    """
+
+    def restart() -> None:
+        try:
+            infra.restart_nats()
+        except InfraError as exc:
+            pytest.skip(str(exc))
+
+    return restart
