@@ -35,7 +35,7 @@ class ServiceSettings(BaseSettings):
 class PostgresSettings(ServiceSettings):
     """A service that owns a PostgreSQL database."""
 
-    pg_dsn: str = Field(description="DSN of this service's own database")
+    pg_dsn: str = Field(min_length=1, description="DSN of this service's own database")
     pg_pool_min: int = Field(default=2, ge=1)
     pg_pool_max: int = Field(default=20, ge=1)
 
@@ -43,7 +43,7 @@ class PostgresSettings(ServiceSettings):
 class MongoSettings(ServiceSettings):
     """A service that owns a MongoDB database (the database name is the URI's path)."""
 
-    mongo_uri: str = Field(description="MongoDB URI including the database name")
+    mongo_uri: str = Field(min_length=1, description="MongoDB URI including the database name")
 
     @model_validator(mode="after")
     def _database_named(self) -> MongoSettings:

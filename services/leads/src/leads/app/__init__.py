@@ -1,0 +1,1 @@
+"""Use cases: validate, ask the directory, assign and store a lead in one transaction."""

@@ -1,0 +1,1 @@
+"""Leads rules with no I/O: validation, pipeline stages and assignment choice."""

@@ -1,0 +1,113 @@
+"""The whole suite, started exactly as `make dev` starts it (on free ports), for black-box tests."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from crm_devstack.runner import Stack, start_stack
+
+ADMIN_PASSWORD = "integration-admin-pw"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/integration" in str(item.path):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    """Every service and the gateway as child processes over embedded PostgreSQL, NATS and MongoDB-wire."""
+    environ = {**os.environ, "CRM_ENV": "dev", "CRM_ADMIN_PASSWORD": ADMIN_PASSWORD}
+    for key in ("CRM_PG_DSN", "CRM_NATS_URL", "CRM_MONGO_URI"):
+        environ.pop(key, None)  # the suite must prove it starts its own servers
+    running = await start_stack(tmp_path_factory.mktemp("stack"), ports=None, fsync=False, environ=environ)
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+@pytest.fixture(scope="session")
+async def api(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the gateway (no credentials)."""
+    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as client:
+        yield client
+
+
+async def login(api: httpx.AsyncClient, username: str, password: str) -> dict[str, str]:
+    """Authorization headers for a staff login."""
+    resp = await api.post("/v1/auth/token", json={"username": username, "password": password})
+    assert resp.status_code == 200, resp.text
+    return {"Authorization": f"Bearer {resp.json()['access_token']}"}
+
+
+@pytest.fixture(scope="session")
+async def admin(api: httpx.AsyncClient) -> dict[str, str]:
+    """Headers of the bootstrap group admin."""
+    return await login(api, "admin", ADMIN_PASSWORD)
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[Any]], check: Callable[[Any], bool], *, timeout: float = 30.0
+) -> Any:
+    """Poll ``probe`` until ``check`` holds (events are applied asynchronously); return the last value."""
+    deadline = time.monotonic() + timeout
+    value = await probe()
+    while not check(value):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s; last value: {value!r}")
+        await asyncio.sleep(0.2)
+        value = await probe()
+    return value
+
+
+_counter = 0
+
+
+def unique(prefix: str) -> str:
+    """A code unique within this test session."""
+    global _counter
+    _counter += 1
+    return f"{prefix}{os.getpid()}x{_counter}"
+
+
+def phone(n: int) -> str:
+    """A valid mainland mobile number, distinct per ``n``."""
+    return f"139{n:08d}"
+
+
+class Kit:
+    """Small helpers the integration tests share (fixtures, because test modules are not importable)."""
+
+    eventually = staticmethod(eventually)
+    unique = staticmethod(unique)
+    phone = staticmethod(phone)
+    login = staticmethod(login)
+
+
+@pytest.fixture(scope="session")
+def kit() -> type[Kit]:
+    return Kit
+
+
+@pytest.fixture(scope="session")
+async def brand(api: httpx.AsyncClient, admin: dict[str, str]) -> dict[str, Any]:
+    """A brand with one store, shared by tests that only need somewhere to register members."""
+    resp = await api.post("/v1/brands", json={"code": unique("b"), "name": "Integration 品牌"}, headers=admin)
+    assert resp.status_code == 201, resp.text
+    body = resp.json()
+    store = await api.post(
+        f"/v1/brands/{body['id']}/stores",
+        json={"code": unique("s"), "name": "静安店", "city": "上海", "lat": 31.22, "lng": 121.45},
+        headers=admin,
+    )
+    assert store.status_code == 201, store.text
+    return {"id": body["id"], "store_id": store.json()["id"]}
