@@ -1,0 +1,1 @@
+"""Adapters of the members service: the gRPC servicer and the MongoDB repository."""

@@ -1,0 +1,1 @@
+"""The members domain: validation and normalisation rules with no I/O."""
