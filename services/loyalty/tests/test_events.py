@@ -1,0 +1,157 @@
+"""Component tests of loyalty's events: what it publishes on LOYALTY, and MemberRegistered it consumes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+
+import pytest
+from crm.loyalty.v1 import events_pb2 as loyalty_events
+from crm.loyalty.v1 import loyalty_pb2
+from crm.members.v1 import events_pb2 as members_events
+from crm_common.events import MSG_ID, Event, build_envelope, decode, headers_for, stream_for
+from nats.js.errors import NotFoundError
+
+from .conftest import Brand, Stack
+from .test_orders import order_request
+
+CONSUMER = "loyalty-members"
+
+
+async def events_of_brand(stack: Stack, service: str, brand: Brand) -> list[tuple[Event, dict[str, str]]]:
+    """Every event of ``brand`` now stored in ``service``'s stream, read straight from JetStream."""
+    stream = stream_for(service)
+    state = (await stack.bus.js.stream_info(stream)).state
+    found = []
+    for seq in range(max(state.first_seq, 1), state.last_seq + 1):  # an empty stream reports 0
+        try:
+            msg = await stack.bus.js.get_msg(stream, seq)
+        except NotFoundError:
+            continue
+        headers = msg.headers or {}
+        if headers.get("crm-brand-id") == brand.id:
+            found.append((decode(msg.data, headers), headers))
+    return found
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 15.0) -> None:
+    """Poll ``check`` until it holds; fail the test after ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while not await check():
+        if time.monotonic() > deadline:
+            pytest.fail("condition not reached in time")
+        await asyncio.sleep(0.1)
+
+
+async def test_order_events_reach_jetstream_exactly_once(stack: Stack, brand: Brand) -> None:
+    request = order_request(brand)
+    first = await stack.loyalty.RecordOrder(request)
+    await stack.loyalty.RecordOrder(request)  # a replay publishes nothing
+    await asyncio.gather(*(stack.loyalty.RecordOrder(request) for _ in range(5)))
+
+    async def both_there() -> bool:
+        types = {e.type for e, _ in await events_of_brand(stack, "loyalty", brand)}
+        return {"crm.loyalty.v1.OrderRecorded", "crm.loyalty.v1.PointsEarned"} <= types
+
+    await eventually(both_there)
+    await asyncio.sleep(1.0)  # give a stray duplicate time to show up before counting
+    published = await events_of_brand(stack, "loyalty", brand)
+
+    assert Counter(e.type for e, _ in published) == {
+        "crm.loyalty.v1.OrderRecorded": 1,
+        "crm.loyalty.v1.PointsEarned": 1,
+    }
+    for event, headers in published:
+        assert headers[MSG_ID] == event.id == headers["ce-id"]
+        assert event.source == "loyalty"
+    by_type = {e.type: e for e, _ in published}
+    recorded = by_type["crm.loyalty.v1.OrderRecorded"].payload
+    assert isinstance(recorded, loyalty_events.OrderRecorded)
+    assert (recorded.order_id, recorded.external_id, recorded.member_id) == (
+        first.order_id,
+        request.external_id,
+        brand.member_id,
+    )
+    assert (recorded.total_fen, recorded.item_count, len(recorded.lines)) == (12345, 3, 2)
+    assert by_type["crm.loyalty.v1.OrderRecorded"].subject == first.order_id
+    earned = by_type["crm.loyalty.v1.PointsEarned"].payload
+    assert isinstance(earned, loyalty_events.PointsEarned)
+    assert (earned.member_id, earned.order_id, earned.points, earned.balance_after) == (
+        brand.member_id,
+        first.order_id,
+        123,
+        123,
+    )
+
+
+async def test_member_registered_opens_an_account_once_even_when_delivered_twice(
+    stack: Stack, brand: Brand
+) -> None:
+    member_id = "member-registered-by-event"
+    envelope = build_envelope(
+        members_events.MemberRegistered(brand_id=brand.id, member_id=member_id, store_id=brand.store_id),
+        source="members",
+        brand_id=brand.id,
+        subject=member_id,
+    )
+    await stack.bus.ensure_stream("members")
+    await stack.bus.publish(envelope)
+    # JetStream drops a re-publish with the same Nats-Msg-Id, so send the second copy without it: that is
+    # what a redelivery looks like to the consumer (same event id), and only the inbox can stop it.
+    headers = headers_for(envelope)
+    del headers[MSG_ID]
+    ack = await stack.bus.js.publish(envelope.type, envelope.SerializeToString(), headers=headers)
+
+    async def both_acked() -> bool:
+        info = await stack.bus.js.consumer_info(stream_for("members"), CONSUMER)
+        return info.ack_floor is not None and (info.ack_floor.stream_seq or 0) >= ack.seq
+
+    await eventually(both_acked)
+
+    assert (
+        await stack.fetchval(
+            "SELECT count(*) FROM points_accounts WHERE brand_id = $1 AND member_id = $2", brand.id, member_id
+        )
+        == 1
+    )
+    assert (
+        await stack.fetchval(
+            "SELECT count(*) FROM processed_events WHERE consumer = $1 AND event_id = $2",
+            CONSUMER,
+            envelope.id,
+        )
+        == 1
+    )
+    # The directory (the fake) has never heard of this member: the answer comes from the opened account.
+    account = await stack.loyalty.GetPointsAccount(
+        loyalty_pb2.GetPointsAccountRequest(brand_id=brand.id, member_id=member_id)
+    )
+    assert (account.member_id, account.balance, account.growth_value) == (member_id, 0, 0)
+
+
+async def test_order_of_a_member_opened_by_event_credits_the_same_account(stack: Stack, brand: Brand) -> None:
+    envelope = build_envelope(
+        members_events.MemberRegistered(brand_id=brand.id, member_id=brand.member_id),
+        source="members",
+        brand_id=brand.id,
+        subject=brand.member_id,
+    )
+    await stack.bus.ensure_stream("members")
+    await stack.bus.publish(envelope)
+
+    async def opened() -> bool:
+        return bool(
+            await stack.fetchval(
+                "SELECT count(*) FROM points_accounts WHERE brand_id = $1 AND member_id = $2",
+                brand.id,
+                brand.member_id,
+            )
+        )
+
+    await eventually(opened)
+    response = await stack.loyalty.RecordOrder(order_request(brand))
+
+    assert response.member.points_balance == 123
+    assert await stack.fetchval("SELECT count(*) FROM points_accounts WHERE brand_id = $1", brand.id) == 1
