@@ -1,0 +1,1 @@
+"""Thin adapters of the campaigns service: gRPC handlers, repository, event consumers."""

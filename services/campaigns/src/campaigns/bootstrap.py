@@ -1,0 +1,78 @@
+"""Composition root of the campaigns service: settings, pool, bus, consumers and the servicer."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import asyncpg
+from crm.campaigns.v1 import campaigns_pb2, campaigns_pb2_grpc
+from crm.loyalty.v1.events_pb2 import OrderRecorded
+from crm.members.v1.events_pb2 import MemberRegistered
+from crm_common.bus import EventBus
+from crm_common.consumer import EventConsumer, Handler, PgInbox, route
+from crm_common.grpc_server import Service
+from crm_common.migrations import migrate_pg
+from crm_common.settings import PostgresSettings
+
+from campaigns.adapters import consumers
+from campaigns.adapters.grpc_api import CampaignsServicer
+
+MIGRATIONS = resources.files("campaigns") / "migrations"
+
+# (durable consumer, producing service, handler per event type): one durable per stream we read.
+SUBSCRIPTIONS: list[tuple[str, str, dict[type, Handler]]] = [
+    ("campaigns-members", "members", {MemberRegistered: consumers.on_member_registered}),
+    ("campaigns-orders", "loyalty", {OrderRecorded: consumers.on_order_recorded}),
+]
+
+
+class CampaignsSettings(PostgresSettings):
+    """Environment of the campaigns service (``CRM_*``)."""
+
+    service_name: str = "campaigns"
+
+
+async def migrate(settings: CampaignsSettings) -> None:
+    """Apply the platform tables and the audience store schema."""
+    await migrate_pg(settings.pg_dsn, MIGRATIONS)
+
+
+async def build(settings: CampaignsSettings) -> Service:
+    """Wire the service; connections are made in ``start`` so health stays NOT_SERVING until they are up."""
+    # Created unawaited: the servicer can hold it now, and ``await pool`` in start() connects it.
+    pool = asyncpg.create_pool(settings.pg_dsn, min_size=settings.pg_pool_min, max_size=settings.pg_pool_max)
+    running: list[EventConsumer] = []
+    buses: list[EventBus] = []
+
+    async def start() -> None:
+        await pool
+        bus = await EventBus.connect(settings.nats_url, name=settings.service_name)
+        buses.append(bus)
+        inbox = PgInbox(pool)
+        for durable, stream, handlers in SUBSCRIPTIONS:
+            consumer = EventConsumer(
+                bus,
+                durable=durable,
+                stream_service=stream,
+                subjects=[t.DESCRIPTOR.full_name for t in handlers],
+                handler=route(handlers),
+                inbox=inbox,
+            )
+            await consumer.start()
+            running.append(consumer)
+
+    async def stop() -> None:
+        for consumer in running:
+            await consumer.stop()
+        for bus in buses:
+            await bus.close()
+        await pool.close()
+
+    servicer = CampaignsServicer(pool)
+    full_name = campaigns_pb2.DESCRIPTOR.services_by_name["CampaignsService"].full_name
+    return Service(
+        name=settings.service_name,
+        servicers=[(campaigns_pb2_grpc.add_CampaignsServiceServicer_to_server, servicer, full_name)],
+        start=start,
+        stop=stop,
+    )

@@ -1,0 +1,1 @@
+"""The campaigns domain: rules with no I/O."""

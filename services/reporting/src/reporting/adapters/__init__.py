@@ -1,0 +1,1 @@
+"""Thin adapters of the reporting service: gRPC handlers, repository, consumers, members client."""

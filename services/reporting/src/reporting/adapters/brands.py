@@ -1,0 +1,28 @@
+"""Brand timezones: the local cache, filled from BrandCreated or, when an event is first, from members."""
+
+from __future__ import annotations
+
+import asyncpg
+from crm.members.v1 import members_pb2, members_pb2_grpc
+
+from reporting.adapters import repository
+from reporting.domain.calendar import DEFAULT_TIMEZONE
+
+
+class BrandTimezones:
+    """Answers "which timezone does this brand report in", asking members only while it is not cached."""
+
+    def __init__(self, members: members_pb2_grpc.MembersServiceStub) -> None:
+        self._members = members
+
+    async def timezone(self, conn: asyncpg.Connection, brand_id: str) -> str:
+        """The brand's IANA timezone; raises RemoteError when members cannot say (the event is retried)."""
+        cached = await repository.brand_timezone(conn, brand_id)
+        if cached is not None:
+            return cached
+        # Events of a brand can overtake its BrandCreated (another stream, another consumer), and a
+        # report day computed with a guessed timezone would be wrong for good, so ask the owner.
+        brand = await self._members.GetBrand(members_pb2.GetBrandRequest(brand_id=brand_id))
+        await repository.save_brand(conn, brand_id, brand.timezone or DEFAULT_TIMEZONE, authoritative=False)
+        # Read back: a BrandCreated committed meanwhile wins over what we fetched.
+        return await repository.brand_timezone(conn, brand_id) or brand.timezone or DEFAULT_TIMEZONE

@@ -1,0 +1,1 @@
+"""The reporting domain: report calendars and KPI arithmetic, with no I/O."""
