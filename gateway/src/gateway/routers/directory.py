@@ -1,0 +1,80 @@
+"""The org directory: brands, stores and staff accounts (members service)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from crm.common.v1 import types_pb2
+from crm.members.v1 import members_pb2
+from fastapi import APIRouter, Depends
+
+from gateway.auth import Permission, Principal, Role, brand_access, group_access
+from gateway.errors import invalid, problem_responses, rpc
+from gateway.routers import ClientsDep
+from gateway.schemas import BrandCreate, BrandOut, StaffCreate, StaffOut, StoreCreate, StoreOut
+
+router = APIRouter(prefix="/v1/brands", tags=["directory"])
+
+_LOCATION = {"location.lat": "lat", "location.lng": "lng", "location": "lat"}
+
+
+@router.post("", status_code=201, response_model=BrandOut, responses=problem_responses(401, 403, 409, 422))
+async def create_brand(
+    body: BrandCreate,
+    clients: ClientsDep,
+    _: Annotated[Principal, Depends(group_access(Permission.BRAND_WRITE))],
+) -> BrandOut:
+    """Create a brand (group admins only). It starts with the default loyalty programme."""
+    brand = await rpc(clients.members.CreateBrand(
+        members_pb2.CreateBrandRequest(code=body.code, name=body.name, timezone=body.timezone)
+    ))
+    return BrandOut.of(brand)
+
+
+def location(lat: float | None, lng: float | None) -> types_pb2.GeoPoint | None:
+    """A GeoPoint when both coordinates are given; a 422 when only one is."""
+    if (lat is None) != (lng is None):
+        missing = "lng" if lng is None else "lat"
+        raise invalid((missing, "lat and lng must be given together"))
+    return None if lat is None else types_pb2.GeoPoint(lat=lat, lng=lng)
+
+
+@router.post(
+    "/{brand_id}/stores", status_code=201, response_model=StoreOut,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def create_store(
+    brand_id: str,
+    body: StoreCreate,
+    clients: ClientsDep,
+    _: Annotated[Principal, Depends(brand_access(Permission.DIRECTORY_WRITE))],
+) -> StoreOut:
+    """Open a store in the brand (group and brand admins)."""
+    store = await rpc(
+        clients.members.CreateStore(members_pb2.CreateStoreRequest(
+            brand_id=brand_id, code=body.code, name=body.name, city=body.city or "",
+            location=location(body.lat, body.lng),
+        )),
+        field_aliases=_LOCATION,
+    )
+    return StoreOut.of(store)
+
+
+@router.post(
+    "/{brand_id}/staff", status_code=201, response_model=StaffOut,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def create_staff(
+    brand_id: str,
+    body: StaffCreate,
+    clients: ClientsDep,
+    _: Annotated[Principal, Depends(brand_access(Permission.DIRECTORY_WRITE))],
+) -> StaffOut:
+    """Create a staff account (group and brand admins). The password is never echoed."""
+    if body.role in (Role.STORE_MANAGER, Role.CLERK) and not body.store_ids:
+        raise invalid(("store_ids", f"a {body.role} needs at least one store"))
+    staff = await rpc(clients.members.CreateStaff(members_pb2.CreateStaffRequest(
+        brand_id=brand_id, username=body.username, password=body.password, display_name=body.display_name,
+        role=body.role, store_ids=body.store_ids,
+    )))
+    return StaffOut.of(staff)

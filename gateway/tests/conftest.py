@@ -1,0 +1,291 @@
+"""Gateway tests against small fake services served over real gRPC (the shared server bootstrap).
+
+The fakes keep just enough in-memory state to answer like the real services (same reasons, fields and
+details), so what is tested is the gateway: auth, scoping, validation, error mapping and translation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+from crm.campaigns.v1 import campaigns_pb2, campaigns_pb2_grpc
+from crm.leads.v1 import leads_pb2, leads_pb2_grpc
+from crm.loyalty.v1 import loyalty_pb2, loyalty_pb2_grpc
+from crm.members.v1 import members_pb2, members_pb2_grpc
+from crm.reporting.v1 import reporting_pb2, reporting_pb2_grpc
+from crm_common.errors import AlreadyExists, InvalidArgument, NotFound, Unauthenticated
+from crm_common.grpc_server import Service, serving
+from crm_common.settings import ServiceSettings
+from gateway.app import create_app
+from gateway.auth import TokenIssuer
+from gateway.settings import GatewaySettings
+from google.protobuf.timestamp_pb2 import Timestamp
+
+JWT_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
+BRAND_A, BRAND_B = "brand-a", "brand-b"
+REJECTED_PHONE = "17000000000"  # the fake members service refuses it, as if its own check failed
+CRASHING_STORE = "store-crash"  # the fake loyalty service raises an unexpected error for it
+
+_ids = itertools.count(1)
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}-{next(_ids)}"
+
+
+def _e164(phone: str) -> str:
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    return "+" + digits if phone.startswith("+") else "+86" + digits
+
+
+def _full_name(module: Any, service: str) -> str:
+    return module.DESCRIPTOR.services_by_name[service].full_name
+
+
+class FakeMembers(members_pb2_grpc.MembersServiceServicer):
+    """Brands A and B; staff `admin` (group admin), `clerk.a` (brand A, store a1), `gone` (inactive)."""
+
+    def __init__(self) -> None:
+        self.staff: dict[str, tuple[str, members_pb2.Staff]] = {
+            "admin": ("admin-pass", members_pb2.Staff(
+                id="staff-admin", username="admin", role="group_admin", active=True)),
+            "clerk.a": ("clerk-pass", members_pb2.Staff(
+                id="staff-clerk-a", brand_id=BRAND_A, username="clerk.a", role="clerk",
+                store_ids=["store-a1"], active=True)),
+            "gone": ("gone-pass", members_pb2.Staff(
+                id="staff-gone", brand_id=BRAND_A, username="gone", role="clerk",
+                store_ids=["store-a1"], active=False)),
+        }
+        self.members: dict[str, members_pb2.Member] = {}
+        self.last_store: members_pb2.CreateStoreRequest | None = None
+        self.last_staff: members_pb2.CreateStaffRequest | None = None
+        for member_id, brand, phone, store in [
+            ("m-a1", BRAND_A, "+8613800138000", "store-a1"),
+            ("m-a2", BRAND_A, "+8613900139000", "store-a2"),
+            ("m-b1", BRAND_B, "+8613700137000", "store-b1"),
+        ]:
+            self.members[member_id] = members_pb2.Member(
+                id=member_id, brand_id=brand, phone=phone, name="Wang Fang", store_id=store,
+                registered_at=Timestamp(seconds=1_700_000_000),
+            )
+
+    async def VerifyStaffCredentials(self, request, context):
+        known = self.staff.get(request.username)
+        if known is None or known[0] != request.password:
+            raise Unauthenticated("invalid credentials")
+        return known[1]
+
+    async def CreateBrand(self, request, context):
+        return members_pb2.Brand(id=_new_id("brand"), code=request.code, name=request.name,
+                                 timezone=request.timezone or "Asia/Shanghai")
+
+    async def CreateStore(self, request, context):
+        self.last_store = request
+        store = members_pb2.Store(id=_new_id("store"), brand_id=request.brand_id, code=request.code,
+                                  name=request.name, city=request.city, open=True)
+        if request.HasField("location"):
+            store.location.CopyFrom(request.location)
+        return store
+
+    async def CreateStaff(self, request, context):
+        self.last_staff = request
+        return members_pb2.Staff(id=_new_id("staff"), brand_id=request.brand_id, username=request.username,
+                                 display_name=request.display_name, role=request.role,
+                                 store_ids=request.store_ids, active=True)
+
+    async def RegisterMember(self, request, context):
+        phone = _e164(request.phone)
+        if phone.endswith(REJECTED_PHONE):
+            raise InvalidArgument("not a valid mobile number", reason="INVALID_PHONE", field="phone")
+        for member in self.members.values():
+            if member.brand_id == request.brand_id and member.phone == phone:
+                raise AlreadyExists("a member with this phone already exists", reason="DUPLICATE_PHONE",
+                                    details={"member_id": member.id})
+        member = members_pb2.Member(
+            id=_new_id("m"), brand_id=request.brand_id, phone=phone, name=request.name, gender=request.gender,
+            birthday=request.birthday, store_id=request.store_id, channel=request.channel,
+            attributes=request.attributes, consents=request.consents,
+        )
+        self.members[member.id] = member
+        return member
+
+    async def GetMember(self, request, context):
+        member = self.members.get(request.member_id)
+        if member is None or member.brand_id != request.brand_id:
+            raise NotFound(f"member {request.member_id} not found", reason="MEMBER_NOT_FOUND")
+        return member
+
+
+class FakeLoyalty(loyalty_pb2_grpc.LoyaltyServiceServicer):
+    """1 point per yuan; idempotent by (brand, external_id) like the real service."""
+
+    def __init__(self) -> None:
+        self.orders: dict[tuple[str, str], tuple[bytes, loyalty_pb2.RecordOrderResponse]] = {}
+        self.balances: dict[str, int] = {}
+        self.calls = 0
+
+    async def RecordOrder(self, request, context):
+        self.calls += 1
+        if request.store_id == CRASHING_STORE:
+            raise RuntimeError("connection to postgres://loyalty:hunter2@db/loyalty lost")
+        key = (request.brand_id, request.external_id)
+        content = request.SerializeToString(deterministic=True)
+        if key in self.orders:
+            first_content, first = self.orders[key]
+            if first_content != content:
+                raise AlreadyExists("order exists with other content", reason="ORDER_CONFLICT")
+            replay = loyalty_pb2.RecordOrderResponse()
+            replay.CopyFrom(first)
+            replay.replayed = True
+            return replay
+        points = request.total_fen // 100
+        response = loyalty_pb2.RecordOrderResponse(order_id=_new_id("order"), points_earned=points)
+        if request.member_id:
+            self.balances[request.member_id] = self.balances.get(request.member_id, 0) + points
+            response.member.CopyFrom(loyalty_pb2.MemberPoints(
+                member_id=request.member_id, points_balance=self.balances[request.member_id], tier="silver"))
+        self.orders[key] = (content, response)
+        return response
+
+    async def GetPointsAccount(self, request, context):
+        if request.member_id not in ("m-a1", "m-a2", "m-b1"):
+            raise NotFound("no such account", reason="ACCOUNT_NOT_FOUND")
+        return loyalty_pb2.PointsAccount(
+            member_id=request.member_id, balance=120, tier="silver", growth_value=340,
+            expiring=[loyalty_pb2.ExpiringPoints(points=20, expires_at=Timestamp(seconds=1_767_225_600))],
+        )
+
+
+class FakeLeads(leads_pb2_grpc.LeadsServiceServicer):
+    """Assigns to the given store (else store-a2) and a fixed clerk."""
+
+    def __init__(self) -> None:
+        self.leads: dict[str, leads_pb2.Lead] = {}
+        self.last: leads_pb2.CreateLeadRequest | None = None
+
+    async def CreateLead(self, request, context):
+        self.last = request
+        lead = leads_pb2.Lead(
+            id=_new_id("lead"), brand_id=request.brand_id, source=request.source, name=request.name,
+            phone=_e164(request.phone), interest=request.interest, store_id=request.store_id or "store-a2",
+            assignee_id="staff-clerk-a", stage="new",
+        )
+        self.leads[lead.id] = lead
+        return lead
+
+    async def GetLead(self, request, context):
+        lead = self.leads.get(request.lead_id)
+        if lead is None or lead.brand_id != request.brand_id:
+            raise NotFound("lead not found", reason="LEAD_NOT_FOUND")
+        return lead
+
+
+class FakeReporting(reporting_pb2_grpc.ReportingServiceServicer):
+    """Fixed KPIs; remembers the last request so the translation can be checked."""
+
+    def __init__(self) -> None:
+        self.last: reporting_pb2.GetKpisRequest | None = None
+
+    async def GetKpis(self, request, context):
+        self.last = request
+        return reporting_pb2.Kpis(orders=4, revenue_fen=40_000, aov_fen=10_000, buyers=3, repeat_buyers=1,
+                                  repurchase_rate=1 / 3, new_members=2)
+
+
+class FakeCampaigns(campaigns_pb2_grpc.CampaignsServiceServicer):
+    """No RPC is used by the gateway yet; it only has to be up for /readyz."""
+
+
+class Backends:
+    """The five fake services, each on its own real gRPC server; any one can be stopped."""
+
+    def __init__(self) -> None:
+        self.members = FakeMembers()
+        self.loyalty = FakeLoyalty()
+        self.leads = FakeLeads()
+        self.reporting = FakeReporting()
+        self.campaigns = FakeCampaigns()
+        self.addrs: dict[str, str] = {}
+        self._stacks: dict[str, contextlib.AsyncExitStack] = {}
+
+    def _services(self) -> dict[str, Service]:
+        wiring = {
+            "members": (members_pb2_grpc.add_MembersServiceServicer_to_server, self.members,
+                        _full_name(members_pb2, "MembersService")),
+            "loyalty": (loyalty_pb2_grpc.add_LoyaltyServiceServicer_to_server, self.loyalty,
+                        _full_name(loyalty_pb2, "LoyaltyService")),
+            "campaigns": (campaigns_pb2_grpc.add_CampaignsServiceServicer_to_server, self.campaigns,
+                          _full_name(campaigns_pb2, "CampaignsService")),
+            "leads": (leads_pb2_grpc.add_LeadsServiceServicer_to_server, self.leads,
+                      _full_name(leads_pb2, "LeadsService")),
+            "reporting": (reporting_pb2_grpc.add_ReportingServiceServicer_to_server, self.reporting,
+                          _full_name(reporting_pb2, "ReportingService")),
+        }
+        return {name: Service(name, [servicer]) for name, servicer in wiring.items()}
+
+    async def start(self) -> None:
+        for name, service in self._services().items():
+            stack = contextlib.AsyncExitStack()
+            settings = ServiceSettings(service_name=name, grpc_port=0, shutdown_grace_seconds=0.1)
+            self.addrs[name] = await stack.enter_async_context(serving(service, settings))
+            self._stacks[name] = stack
+
+    async def stop(self, name: str) -> None:
+        await self._stacks.pop(name).aclose()
+
+    async def stop_all(self) -> None:
+        for name in list(self._stacks):
+            await self.stop(name)
+
+
+@pytest.fixture
+async def backends() -> AsyncIterator[Backends]:
+    """Fresh fakes per test: no test sees another's orders or members."""
+    fakes = Backends()
+    await fakes.start()
+    try:
+        yield fakes
+    finally:
+        await fakes.stop_all()
+
+
+@pytest.fixture
+def settings(backends: Backends) -> GatewaySettings:
+    return GatewaySettings(
+        env="test",
+        jwt_secret=JWT_SECRET,
+        rpc_timeout_seconds=2.0,
+        readiness_timeout_seconds=0.5,
+        **{f"{name}_addr": addr for name, addr in backends.addrs.items()},
+    )
+
+
+@pytest.fixture
+async def client(settings: GatewaySettings) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the app, with its lifespan (gRPC channels) running."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
+            yield http
+
+
+@pytest.fixture
+def issuer() -> TokenIssuer:
+    return TokenIssuer(JWT_SECRET, 3600)
+
+
+@pytest.fixture
+def as_role(issuer: TokenIssuer) -> Callable[..., dict[str, str]]:
+    """``as_role("clerk", store_ids=("store-a1",))`` → Authorization headers."""
+
+    def make(role: str, brand_id: str = BRAND_A, store_ids: tuple[str, ...] = ()) -> dict[str, str]:
+        token = issuer.issue(staff_id=f"staff-{role}", role=role, brand_id=brand_id, store_ids=store_ids)
+        return {"Authorization": f"Bearer {token}"}
+
+    return make
