@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 
 import grpc
-from crm.reporting.v1 import reporting_pb2, reporting_pb2_grpc
 
 from bench.harness import Result, measure, progress, report
+from crm.reporting.v1 import reporting_pb2, reporting_pb2_grpc
 from crm_common import grpc_client
 from crm_common.grpc_server import Service, serving
 from crm_common.settings import ServiceSettings

@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+
 from crm.campaigns.v1 import campaigns_pb2, campaigns_pb2_grpc
 from crm.leads.v1 import leads_pb2, leads_pb2_grpc
 from crm.loyalty.v1 import loyalty_pb2, loyalty_pb2_grpc
@@ -24,7 +26,6 @@ from crm_common.settings import ServiceSettings
 from gateway.app import create_app
 from gateway.auth import TokenIssuer
 from gateway.settings import GatewaySettings
-from google.protobuf.timestamp_pb2 import Timestamp
 
 JWT_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
 BRAND_A, BRAND_B = "brand-a", "brand-b"

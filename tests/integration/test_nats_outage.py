@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-from crm.campaigns.v1 import campaigns_pb2, campaigns_pb2_grpc
 
+from crm.campaigns.v1 import campaigns_pb2, campaigns_pb2_grpc
 from crm_common import grpc_client
 
 ORDERS = 40

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uvicorn
+
 from crm_common import telemetry
 from crm_common.settings import load_settings, require_real_secret
-
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
+from grpc_health.v1 import health_pb2_grpc
+
 from crm.campaigns.v1 import campaigns_pb2_grpc
 from crm.leads.v1 import leads_pb2_grpc
 from crm.loyalty.v1 import loyalty_pb2_grpc
@@ -14,7 +16,6 @@ from crm.members.v1 import members_pb2_grpc
 from crm.reporting.v1 import reporting_pb2_grpc
 from crm_common.grpc_client import close_all, stub
 from crm_common.settings import ServiceSettings
-from grpc_health.v1 import health_pb2_grpc
 
 _STUBS: Mapping[str, type[Any]] = {
     "members": members_pb2_grpc.MembersServiceStub,

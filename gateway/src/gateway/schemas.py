@@ -13,10 +13,6 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from crm.leads.v1 import leads_pb2
-from crm.loyalty.v1 import loyalty_pb2
-from crm.members.v1 import members_pb2
-from crm.reporting.v1 import reporting_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import (
     AfterValidator,
@@ -27,6 +23,11 @@ from pydantic import (
     Field,
     StringConstraints,
 )
+
+from crm.leads.v1 import leads_pb2
+from crm.loyalty.v1 import loyalty_pb2
+from crm.members.v1 import members_pb2
+from crm.reporting.v1 import reporting_pb2
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 INT32_MAX = 2**31 - 1

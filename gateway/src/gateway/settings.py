@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from crm_common.settings import DEV_SECRET_MARKER, ServiceSettings
 from pydantic import Field
+
+from crm_common.settings import DEV_SECRET_MARKER, ServiceSettings
 
 # Long enough for HS256 (RFC 7518 §3.2 wants a key at least as long as the hash) and carrying the dev
 # marker, so `require_real_secret` refuses it in production.

@@ -12,6 +12,7 @@ import asyncpg
 import nats
 import pymongo
 import pytest
+
 from crm_devstack.infra import Infra, ensure_database, replace_db_in_url
 from crm_devstack.registry import StackPorts, load_dev_secrets, service_env
 

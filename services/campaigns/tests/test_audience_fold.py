@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from itertools import permutations
 
 import pytest
+
 from campaigns.domain.audience import Order, PurchaseFacts, fold_order
 
 T1 = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)

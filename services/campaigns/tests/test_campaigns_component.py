@@ -13,6 +13,8 @@ from typing import TypeVar
 import asyncpg
 import grpc
 import pytest
+from google.protobuf.message import Message
+
 from campaigns.bootstrap import CampaignsSettings, build, migrate
 from crm.campaigns.v1 import campaigns_pb2
 from crm.campaigns.v1.campaigns_pb2_grpc import CampaignsServiceStub
@@ -23,7 +25,6 @@ from crm_common.errors import RemoteError
 from crm_common.events import MSG_ID, build_envelope, headers_for
 from crm_common.grpc_client import stub
 from crm_common.grpc_server import serving
-from google.protobuf.message import Message
 
 T = TypeVar("T")
 WAIT_SECONDS = 10.0

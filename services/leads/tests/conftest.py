@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import asyncpg
 import grpc
 import pytest_asyncio
+
 from crm.common.v1.types_pb2 import GeoPoint
 from crm.leads.v1.leads_pb2_grpc import LeadsServiceStub
 from crm.members.v1 import members_pb2

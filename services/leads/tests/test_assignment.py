@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from crm_common.errors import InvalidArgument
 from leads.domain.assignment import (
     GeoPoint,

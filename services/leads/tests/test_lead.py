@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from crm_common.errors import Conflict, InvalidArgument
 from leads.domain.lead import NewLead, Stage, advance, normalize_phone, parse_stage
 

@@ -9,13 +9,14 @@ from collections import Counter
 import grpc
 import nats
 import pytest
+from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
+
 from crm.common.v1.types_pb2 import GeoPoint
 from crm.leads.v1.events_pb2 import LeadAssigned
 from crm.leads.v1.leads_pb2 import CreateLeadRequest, GetLeadRequest, Lead
 from crm_common.errors import RemoteError
 from crm_common.events import MSG_ID, decode
-from nats.js.api import ConsumerConfig, DeliverPolicy
-from nats.js.errors import NotFoundError
 
 from .conftest import Brand, LeadsUnderTest
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import asyncpg
 import pytest
+
 from crm.loyalty.v1.loyalty_pb2_grpc import LoyaltyServiceStub
 from crm.members.v1 import members_pb2, members_pb2_grpc
 from crm_common import grpc_client

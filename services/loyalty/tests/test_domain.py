@@ -6,6 +6,7 @@ import dataclasses
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+
 from crm_common.errors import InvalidArgument
 from loyalty.domain.orders import (
     OrderDraft,

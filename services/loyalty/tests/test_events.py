@@ -8,11 +8,12 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 
 import pytest
+from nats.js.errors import NotFoundError
+
 from crm.loyalty.v1 import events_pb2 as loyalty_events
 from crm.loyalty.v1 import loyalty_pb2
 from crm.members.v1 import events_pb2 as members_events
 from crm_common.events import MSG_ID, Event, build_envelope, decode, headers_for, stream_for
-from nats.js.errors import NotFoundError
 
 from .conftest import Brand, Stack
 from .test_orders import order_request

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import asyncpg
 import grpc
 import pytest
+
 from crm.loyalty.v1 import loyalty_pb2
 from crm_common.errors import RemoteError
 

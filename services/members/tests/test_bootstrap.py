@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from members.bootstrap import Settings, build
 
 URI = "mongodb://127.0.0.1:1/crm_members"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+
 from crm_common.errors import InvalidArgument
 from members.domain.directory import new_brand, new_staff, new_store
 from members.domain.members import new_member

@@ -11,6 +11,9 @@ import grpc
 import nats
 import pytest
 import pytest_asyncio
+from nats.js.api import ConsumerConfig, DeliverPolicy
+from pymongo import AsyncMongoClient
+
 from crm.common.v1.types_pb2 import GeoPoint
 from crm.members.v1 import events_pb2, members_pb2
 from crm.members.v1.members_pb2_grpc import MembersServiceStub
@@ -19,8 +22,6 @@ from crm_common.events import decode
 from crm_common.grpc_client import stub
 from crm_common.grpc_server import serving
 from members.bootstrap import Settings, build
-from nats.js.api import ConsumerConfig, DeliverPolicy
-from pymongo import AsyncMongoClient
 
 ADMIN_PASSWORD = "admin-test-password"
 

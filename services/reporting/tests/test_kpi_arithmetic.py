@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+
 from crm_common.errors import InvalidArgument
 from reporting.domain.calendar import UnknownTimezone, local_date
 from reporting.domain.kpis import Counts, DateRange, aov_fen, derive, parse_range, repurchase_rate

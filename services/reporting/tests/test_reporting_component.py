@@ -15,6 +15,8 @@ from typing import TypeVar
 
 import grpc
 import pytest
+from google.protobuf.message import Message
+
 from crm.loyalty.v1.events_pb2 import OrderRecorded
 from crm.members.v1 import members_pb2, members_pb2_grpc
 from crm.members.v1.events_pb2 import BrandCreated, MemberRegistered
@@ -26,7 +28,6 @@ from crm_common.events import MSG_ID, build_envelope, headers_for
 from crm_common.grpc_client import stub
 from crm_common.grpc_server import Service, serving
 from crm_common.settings import ServiceSettings
-from google.protobuf.message import Message
 from reporting.bootstrap import ReportingSettings, build, migrate
 
 T = TypeVar("T")

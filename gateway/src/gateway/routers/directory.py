@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from crm.common.v1 import types_pb2
-from crm.members.v1 import members_pb2
 from fastapi import APIRouter, Depends
 
+from crm.common.v1 import types_pb2
+from crm.members.v1 import members_pb2
 from gateway.auth import Permission, Principal, Role, brand_access, group_access
 from gateway.errors import invalid, problem_responses, rpc
 from gateway.routers import ClientsDep

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-from crm_common.errors import RemoteError
 from fastapi import APIRouter, Request, Response
 from grpc_health.v1 import health_pb2
 from grpc_health.v1.health_pb2_grpc import HealthStub
 from pydantic import BaseModel, Field
 
+from crm_common.errors import RemoteError
 from gateway import metrics
 from gateway.errors import ProblemError, problem_responses
 from gateway.routers import ClientsDep

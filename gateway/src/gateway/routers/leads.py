@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from crm.leads.v1 import leads_pb2
 from fastapi import APIRouter, Depends
 
+from crm.leads.v1 import leads_pb2
 from gateway.auth import Permission, Principal, brand_access, require_store
 from gateway.errors import problem_responses, rpc
 from gateway.routers import ClientsDep

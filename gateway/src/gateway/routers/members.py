@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from crm.members.v1 import members_pb2
 from fastapi import APIRouter, Depends
 
+from crm.members.v1 import members_pb2
 from gateway.auth import Permission, Principal, brand_access, require_store
 from gateway.errors import not_found, problem_responses, rpc
 from gateway.routers import ClientsDep

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from crm.members.v1 import members_pb2
 from fastapi import APIRouter, Request
 
+from crm.members.v1 import members_pb2
 from gateway.auth import Role, TokenIssuer, unauthenticated
 from gateway.errors import problem_responses, rpc
 from gateway.routers import ClientsDep

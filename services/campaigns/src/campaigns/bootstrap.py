@@ -5,6 +5,9 @@ from __future__ import annotations
 from importlib import resources
 
 import asyncpg
+
+from campaigns.adapters import consumers
+from campaigns.adapters.grpc_api import CampaignsServicer
 from crm.campaigns.v1 import campaigns_pb2, campaigns_pb2_grpc
 from crm.loyalty.v1.events_pb2 import OrderRecorded
 from crm.members.v1.events_pb2 import MemberRegistered
@@ -13,9 +16,6 @@ from crm_common.consumer import EventConsumer, Handler, PgInbox, route
 from crm_common.grpc_server import Service
 from crm_common.migrations import migrate_pg
 from crm_common.settings import PostgresSettings
-
-from campaigns.adapters import consumers
-from campaigns.adapters.grpc_api import CampaignsServicer
 
 MIGRATIONS = resources.files("campaigns") / "migrations"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib import resources
 
 import asyncpg
+
 from crm.leads.v1 import leads_pb2, leads_pb2_grpc
 from crm.members.v1.members_pb2_grpc import MembersServiceStub
 from crm_common.bus import EventBus
@@ -13,7 +14,6 @@ from crm_common.grpc_server import Service
 from crm_common.migrations import migrate_pg
 from crm_common.outbox import OutboxRelay, PgOutbox
 from crm_common.settings import PostgresSettings
-
 from leads.adapters.directory import MembersDirectory
 from leads.adapters.grpc_api import LeadsServicer
 from leads.app.leads import LeadsApp

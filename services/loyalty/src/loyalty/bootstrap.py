@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 import asyncpg
+
 from crm.loyalty.v1 import loyalty_pb2, loyalty_pb2_grpc
 from crm.members.v1.members_pb2_grpc import MembersServiceStub
 from crm_common import grpc_client
@@ -15,7 +16,6 @@ from crm_common.grpc_server import Service
 from crm_common.migrations import migrate_pg
 from crm_common.outbox import OutboxRelay, PgOutbox
 from crm_common.settings import PostgresSettings
-
 from loyalty.adapters.consumers import MEMBER_REGISTERED, member_registered_handler
 from loyalty.adapters.grpc_api import LoyaltyServicer
 from loyalty.adapters.members_client import MembersDirectory

@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from pydantic import Field
+from pymongo import AsyncMongoClient
+
 from crm_common.bus import EventBus
 from crm_common.grpc_server import Service
 from crm_common.migrations import ensure_mongo_indexes
 from crm_common.outbox import MongoOutbox, OutboxRelay
 from crm_common.settings import DEV_SECRET_MARKER, MongoSettings, require_real_secret
-from pydantic import Field
-from pymongo import AsyncMongoClient
-
 from members.adapters.grpc_api import MembersServicer, registration
 from members.adapters.repository import INDEXES, Repository
 from members.domain.pii import PiiCipher

@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib import resources
 
 import asyncpg
+
 from crm.members.v1.members_pb2_grpc import MembersServiceStub
 from crm.reporting.v1 import reporting_pb2, reporting_pb2_grpc
 from crm_common.bus import EventBus
@@ -13,7 +14,6 @@ from crm_common.grpc_client import close_all, stub
 from crm_common.grpc_server import Service
 from crm_common.migrations import migrate_pg
 from crm_common.settings import PostgresSettings
-
 from reporting.adapters.brands import BrandTimezones
 from reporting.adapters.consumers import FactsProjector
 from reporting.adapters.grpc_api import ReportingServicer

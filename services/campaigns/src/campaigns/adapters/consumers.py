@@ -6,12 +6,12 @@ import logging
 from datetime import UTC, date
 
 import asyncpg
-from crm.loyalty.v1.events_pb2 import OrderRecorded
-from crm.members.v1.events_pb2 import MemberRegistered
-from crm_common.events import Event
 
 from campaigns.adapters import repository
 from campaigns.domain.audience import Order
+from crm.loyalty.v1.events_pb2 import OrderRecorded
+from crm.members.v1.events_pb2 import MemberRegistered
+from crm_common.events import Event
 
 log = logging.getLogger(__name__)
 

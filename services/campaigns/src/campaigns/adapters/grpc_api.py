@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncpg
 import grpc
-from crm.campaigns.v1 import campaigns_pb2, campaigns_pb2_grpc
-from crm_common.errors import InvalidArgument, NotFound
 
 from campaigns.adapters import repository
+from crm.campaigns.v1 import campaigns_pb2, campaigns_pb2_grpc
+from crm_common.errors import InvalidArgument, NotFound
 
 
 class CampaignsServicer(campaigns_pb2_grpc.CampaignsServiceServicer):

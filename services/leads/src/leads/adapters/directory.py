@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import grpc
+
 from crm.members.v1 import members_pb2
 from crm.members.v1.members_pb2_grpc import MembersServiceStub
 from crm_common.errors import RemoteError
-
 from leads.domain.assignment import GeoPoint, StaffMember, Store
 
 

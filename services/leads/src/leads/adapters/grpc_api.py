@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import grpc
-from crm.leads.v1 import leads_pb2, leads_pb2_grpc
 
+from crm.leads.v1 import leads_pb2, leads_pb2_grpc
 from leads.adapters.repository import LeadRecord
 from leads.app.leads import LeadsApp
 from leads.domain.lead import NewLead

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 
 import asyncpg
+
 from crm.leads.v1.events_pb2 import LeadAssigned
 from crm_common.errors import InvalidArgument, NotFound
 from crm_common.outbox import PgOutbox
-
 from leads.adapters import repository
 from leads.adapters.directory import MembersDirectory
 from leads.adapters.repository import LeadRecord

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import phonenumbers
-from crm_common.errors import Conflict, InvalidArgument
 
+from crm_common.errors import Conflict, InvalidArgument
 from leads.domain.assignment import GeoPoint
 
 DEFAULT_PHONE_REGION = "CN"

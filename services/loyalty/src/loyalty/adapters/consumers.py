@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncpg
+
 from crm.members.v1 import events_pb2 as members_events
 from crm_common.consumer import Handler
 from crm_common.events import Event, event_type
-
 from loyalty.adapters.repository import LoyaltyRepository
 
 MEMBER_REGISTERED = event_type(members_events.MemberRegistered())

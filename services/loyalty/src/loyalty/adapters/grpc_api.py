@@ -6,8 +6,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC
 
 import grpc
-from crm.loyalty.v1 import loyalty_pb2, loyalty_pb2_grpc
 
+from crm.loyalty.v1 import loyalty_pb2, loyalty_pb2_grpc
 from loyalty.app.loyalty import LoyaltyApp, OrderResult
 from loyalty.domain.orders import OrderDraft, OrderLine
 

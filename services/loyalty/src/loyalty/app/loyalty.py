@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import asyncpg
+
 from crm.loyalty.v1 import events_pb2
 from crm_common.errors import AlreadyExists, InvalidArgument, NotFound
 from crm_common.outbox import PgOutbox
-
 from loyalty.adapters.repository import LoyaltyRepository, StoredOrder
 from loyalty.domain.orders import OrderDraft, order_fingerprint, validate_order
 from loyalty.domain.program import DEFAULT_PROGRAM, Earning, Program

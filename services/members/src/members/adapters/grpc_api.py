@@ -11,14 +11,14 @@ from zoneinfo import ZoneInfo
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from crm.common.v1.types_pb2 import GeoPoint
-from crm.members.v1 import events_pb2, members_pb2, members_pb2_grpc
-from crm_common.errors import AlreadyExists, InvalidArgument, NotFound, Unauthenticated
-from crm_common.outbox import MongoOutbox
 from google.protobuf.timestamp_pb2 import Timestamp
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
+from crm.common.v1.types_pb2 import GeoPoint
+from crm.members.v1 import events_pb2, members_pb2, members_pb2_grpc
+from crm_common.errors import AlreadyExists, InvalidArgument, NotFound, Unauthenticated
+from crm_common.outbox import MongoOutbox
 from members.adapters.repository import Doc, Repository, now
 from members.domain.directory import NewStaff, new_brand, new_staff, new_store, normalize_username
 from members.domain.members import new_member

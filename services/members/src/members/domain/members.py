@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import date
 
 from crm_common.errors import InvalidArgument
-
 from members.domain.phone import normalize_phone
 
 GENDERS = frozenset({"", "male", "female", "other"})

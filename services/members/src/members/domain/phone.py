@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import phonenumbers
+
 from crm_common.errors import InvalidArgument
 
 DEFAULT_REGION = "CN"

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncpg
-from crm.members.v1 import members_pb2, members_pb2_grpc
 
+from crm.members.v1 import members_pb2, members_pb2_grpc
 from reporting.adapters import repository
 from reporting.domain.calendar import DEFAULT_TIMEZONE
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC
 
 import asyncpg
+
 from crm.loyalty.v1.events_pb2 import OrderRecorded
 from crm.members.v1.events_pb2 import BrandCreated, MemberRegistered
 from crm_common.consumer import Handler
 from crm_common.events import Event
-
 from reporting.adapters import repository
 from reporting.adapters.brands import BrandTimezones
 from reporting.domain.calendar import DEFAULT_TIMEZONE, local_date, zone

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncpg
 import grpc
+
 from crm.reporting.v1 import reporting_pb2, reporting_pb2_grpc
 from crm_common.errors import InvalidArgument
-
 from reporting.adapters import repository
 from reporting.domain.kpis import derive, parse_range
 
