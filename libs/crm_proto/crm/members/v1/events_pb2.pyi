@@ -77,3 +77,89 @@ class MemberRegistered(_message.Message):
     consents: _containers.ScalarMap[str, bool]
     phone_hash: str
     def __init__(self, brand_id: _Optional[str] = ..., member_id: _Optional[str] = ..., store_id: _Optional[str] = ..., guide_id: _Optional[str] = ..., channel: _Optional[str] = ..., gender: _Optional[str] = ..., birthday: _Optional[str] = ..., registered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., consents: _Optional[_Mapping[str, bool]] = ..., phone_hash: _Optional[str] = ...) -> None: ...
+
+class MemberUpdated(_message.Message):
+    __slots__ = ("brand_id", "member_id", "store_id", "guide_id", "gender", "birthday", "consents", "tags", "attributes", "updated_at")
+    class ConsentsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: bool
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[bool] = ...) -> None: ...
+    class AttributesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    BRAND_ID_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    GUIDE_ID_FIELD_NUMBER: _ClassVar[int]
+    GENDER_FIELD_NUMBER: _ClassVar[int]
+    BIRTHDAY_FIELD_NUMBER: _ClassVar[int]
+    CONSENTS_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    brand_id: str
+    member_id: str
+    store_id: str
+    guide_id: str
+    gender: str
+    birthday: str
+    consents: _containers.ScalarMap[str, bool]
+    tags: _containers.RepeatedScalarFieldContainer[str]
+    attributes: _containers.ScalarMap[str, str]
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, brand_id: _Optional[str] = ..., member_id: _Optional[str] = ..., store_id: _Optional[str] = ..., guide_id: _Optional[str] = ..., gender: _Optional[str] = ..., birthday: _Optional[str] = ..., consents: _Optional[_Mapping[str, bool]] = ..., tags: _Optional[_Iterable[str]] = ..., attributes: _Optional[_Mapping[str, str]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class MemberMerged(_message.Message):
+    __slots__ = ("brand_id", "survivor_member_id", "merged_member_id", "merged_at")
+    BRAND_ID_FIELD_NUMBER: _ClassVar[int]
+    SURVIVOR_MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    MERGED_MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    MERGED_AT_FIELD_NUMBER: _ClassVar[int]
+    brand_id: str
+    survivor_member_id: str
+    merged_member_id: str
+    merged_at: _timestamp_pb2.Timestamp
+    def __init__(self, brand_id: _Optional[str] = ..., survivor_member_id: _Optional[str] = ..., merged_member_id: _Optional[str] = ..., merged_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class MemberErased(_message.Message):
+    __slots__ = ("brand_id", "member_id", "erased_at")
+    BRAND_ID_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    ERASED_AT_FIELD_NUMBER: _ClassVar[int]
+    brand_id: str
+    member_id: str
+    erased_at: _timestamp_pb2.Timestamp
+    def __init__(self, brand_id: _Optional[str] = ..., member_id: _Optional[str] = ..., erased_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class MembersTransferred(_message.Message):
+    __slots__ = ("brand_id", "transfer_id", "from_store_id", "from_guide_id", "to_store_id", "to_guide_id", "member_ids")
+    BRAND_ID_FIELD_NUMBER: _ClassVar[int]
+    TRANSFER_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_GUIDE_ID_FIELD_NUMBER: _ClassVar[int]
+    TO_STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    TO_GUIDE_ID_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_IDS_FIELD_NUMBER: _ClassVar[int]
+    brand_id: str
+    transfer_id: str
+    from_store_id: str
+    from_guide_id: str
+    to_store_id: str
+    to_guide_id: str
+    member_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, brand_id: _Optional[str] = ..., transfer_id: _Optional[str] = ..., from_store_id: _Optional[str] = ..., from_guide_id: _Optional[str] = ..., to_store_id: _Optional[str] = ..., to_guide_id: _Optional[str] = ..., member_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class StaffDeactivated(_message.Message):
+    __slots__ = ("brand_id", "staff_id")
+    BRAND_ID_FIELD_NUMBER: _ClassVar[int]
+    STAFF_ID_FIELD_NUMBER: _ClassVar[int]
+    brand_id: str
+    staff_id: str
+    def __init__(self, brand_id: _Optional[str] = ..., staff_id: _Optional[str] = ...) -> None: ...
