@@ -7,8 +7,8 @@ get the same error back as ``RemoteError`` with those fields, so the gateway can
 
 from __future__ import annotations
 
-import json
 import dataclasses
+import json
 from dataclasses import dataclass
 from typing import Any
 

@@ -34,7 +34,9 @@ RPC_LATENCY = Histogram(
     ["service", "method", "code"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
-RPC_ERRORS = Counter("crm_grpc_server_errors_total", "gRPC calls that ended in an error", ["service", "method", "reason"])
+RPC_ERRORS = Counter(
+    "crm_grpc_server_errors_total", "gRPC calls that ended in an error", ["service", "method", "reason"]
+)
 
 Hook = Callable[[], Awaitable[None]]
 

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterator
 
 import pytest
+
 from crm_devstack.infra import Infra, InfraError, recreate_database, run_coro_sync
 
 

@@ -1,0 +1,135 @@
+"""The NATS JetStream connection every service shares: streams per producing service, publish with PubAck."""
+
+from __future__ import annotations
+
+import logging
+
+import nats
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+from nats.js.api import StorageType, StreamConfig
+from nats.js.errors import BadRequestError, NotFoundError
+
+from crm.common.v1.events_pb2 import EventEnvelope
+from crm_common.events import headers_for, stream_for, stream_subjects
+
+__all__ = ["EventBus", "PublishError"]
+
+log = logging.getLogger(__name__)
+
+# JetStream drops a re-published Nats-Msg-Id within this window; it must outlast a relay's retry after
+# a crash between PubAck and marking the outbox row sent.
+DUPLICATE_WINDOW_SECONDS = 120.0
+
+
+class PublishError(RuntimeError):
+    """JetStream did not acknowledge a publish."""
+
+
+class EventBus:
+    """A NATS connection with its JetStream context; reconnects forever."""
+
+    def __init__(self, nc: NATS, *, name: str) -> None:
+        self.nc = nc
+        self.js: JetStreamContext = nc.jetstream()
+        self.name = name
+        # Bumped on every reconnect: consumers rebuild their pull subscription when it changes
+        # (nats.py #504: a pull subscription can silently stop after a server restart).
+        self.reconnects = 0
+
+    @classmethod
+    async def connect(cls, url: str, *, name: str) -> EventBus:
+        """Connect to NATS, retrying forever, with short reconnect waits so outages end quickly."""
+        holder: list[EventBus] = []
+
+        async def on_error(exc: Exception) -> None:
+            log.warning("nats error on %s: %s", name, exc)
+
+        async def on_disconnected() -> None:
+            log.warning("nats disconnected (%s)", name)
+
+        async def on_reconnected() -> None:
+            log.info("nats reconnected (%s)", name)
+            if holder:
+                holder[0].reconnects += 1
+
+        nc = await nats.connect(
+            url,
+            name=name,
+            allow_reconnect=True,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5,
+            connect_timeout=2,
+            error_cb=on_error,
+            disconnected_cb=on_disconnected,
+            reconnected_cb=on_reconnected,
+        )
+        bus = cls(nc, name=name)
+        holder.append(bus)
+        return bus
+
+    @property
+    def connected(self) -> bool:
+        """True while the connection to a NATS server is up."""
+        return self.nc.is_connected
+
+    async def ensure_stream(self, service: str) -> None:
+        """Create (or bring up to date) the file-backed stream of a producing service."""
+        config = StreamConfig(
+            name=stream_for(service),
+            subjects=stream_subjects(service),
+            storage=StorageType.FILE,
+            duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        )
+        try:
+            info = await self.js.stream_info(config.name)
+        except NotFoundError:
+            try:
+                await self.js.add_stream(config)
+                return
+            except BadRequestError:
+                # Another replica created it between our lookup and add; fall through to compare.
+                info = await self.js.stream_info(config.name)
+        current = info.config
+        if sorted(current.subjects or []) != sorted(config.subjects or []) or (
+            current.duplicate_window != config.duplicate_window
+        ):
+            await self.js.update_stream(
+                current.evolve(subjects=config.subjects, duplicate_window=config.duplicate_window)
+            )
+
+    async def publish(
+        self,
+        envelope: EventEnvelope,
+        *,
+        timeout: float = 5.0,
+        trace: dict[str, str] | None = None,
+    ) -> None:
+        """Publish an envelope on subject = its type and wait for the PubAck; raises when there is none.
+
+        `trace` is a stored trace carrier (see `headers_for`); by default the current context is used.
+        """
+        if not self.nc.is_connected:
+            # While reconnecting, nats.py would buffer the publish and wait out the whole timeout; fail
+            # fast instead so the relay backs off and keeps the row.
+            raise PublishError(f"publish of event {envelope.id} ({envelope.type}) failed: not connected to NATS")
+        try:
+            ack = await self.js.publish(
+                envelope.type,
+                envelope.SerializeToString(),
+                timeout=timeout,
+                headers=headers_for(envelope, trace=trace),
+            )
+        except Exception as exc:
+            raise PublishError(f"publish of event {envelope.id} ({envelope.type}) failed: {exc!r}") from exc
+        if ack.duplicate:
+            log.debug("event %s already in stream %s (deduplicated)", envelope.id, ack.stream)
+
+    async def close(self) -> None:
+        """Drain subscriptions and pending publishes, then close."""
+        if self.nc.is_closed:
+            return
+        try:
+            await self.nc.drain()
+        except Exception:  # a drain on a dead connection fails; closing is all we want then
+            await self.nc.close()
