@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -407,3 +407,29 @@ class EventConsumer:
         await self.inbox.dead_letter(self.durable, event_id, event_type, text, n)
         CONSUMER_DEAD_LETTERS.labels(self.durable).inc()
         await msg.term()
+
+
+Subscription = tuple[str, str, Mapping[type | str, Handler]]
+"""(durable name, producing service, handler per event type): one durable consumer per stream read."""
+
+
+async def subscribe(
+    bus: EventBus, inbox: PgInbox | MongoInbox, subscriptions: Iterable[Subscription]
+) -> list[EventConsumer]:
+    """Start one durable consumer per subscription, filtered to the event types it handles.
+
+    Stop them (in order) with ``for c in consumers: await c.stop()`` before closing the bus.
+    """
+    started: list[EventConsumer] = []
+    for durable, stream, handlers in subscriptions:
+        consumer = EventConsumer(
+            bus,
+            durable=durable,
+            stream_service=stream,
+            subjects=[t if isinstance(t, str) else t.DESCRIPTOR.full_name for t in handlers],
+            handler=route(handlers),
+            inbox=inbox,
+        )
+        await consumer.start()
+        started.append(consumer)
+    return started

@@ -12,15 +12,14 @@ from crm.campaigns.v1 import campaigns_pb2, campaigns_pb2_grpc
 from crm.loyalty.v1.events_pb2 import OrderRecorded
 from crm.members.v1.events_pb2 import MemberRegistered
 from crm_common.bus import EventBus
-from crm_common.consumer import EventConsumer, Handler, PgInbox, route
+from crm_common.consumer import EventConsumer, PgInbox, Subscription, subscribe
 from crm_common.grpc_server import Service
 from crm_common.migrations import migrate_pg
 from crm_common.settings import PostgresSettings
 
 MIGRATIONS = resources.files("campaigns") / "migrations"
 
-# (durable consumer, producing service, handler per event type): one durable per stream we read.
-SUBSCRIPTIONS: list[tuple[str, str, dict[type, Handler]]] = [
+SUBSCRIPTIONS: list[Subscription] = [
     ("campaigns-members", "members", {MemberRegistered: consumers.on_member_registered}),
     ("campaigns-orders", "loyalty", {OrderRecorded: consumers.on_order_recorded}),
 ]
@@ -48,18 +47,7 @@ async def build(settings: CampaignsSettings) -> Service:
         await pool
         bus = await EventBus.connect(settings.nats_url, name=settings.service_name)
         buses.append(bus)
-        inbox = PgInbox(pool)
-        for durable, stream, handlers in SUBSCRIPTIONS:
-            consumer = EventConsumer(
-                bus,
-                durable=durable,
-                stream_service=stream,
-                subjects=[t.DESCRIPTOR.full_name for t in handlers],
-                handler=route(handlers),
-                inbox=inbox,
-            )
-            await consumer.start()
-            running.append(consumer)
+        running.extend(await subscribe(bus, PgInbox(pool), SUBSCRIPTIONS))
 
     async def stop() -> None:
         for consumer in running:
