@@ -720,27 +720,42 @@ class Infra:
         """Async `stop` (the waiting happens in a worker thread)."""
         await asyncio.to_thread(self.stop, grace)
 
+    def _embedded_nats(self) -> _Nats:
+        if self._nats_override is not None:
+            raise InfraError("NATS comes from CRM_NATS_URL; only an embedded NATS can be stopped or restarted")
+        self._need_started()
+        return self._nats
+
+    def stop_nats(self) -> None:
+        """Stop the embedded NATS (outage tests); `start_nats` brings it back on the same port and store."""
+        self._embedded_nats().stop()
+
+    def start_nats(self) -> None:
+        """Start the embedded NATS again if it is down; returns once it accepts clients.
+
+        Call it from the thread that runs the tests: a child process dies with the thread that spawned it.
+        """
+        nats = self._embedded_nats()
+        if nats.process is not None and nats.process.running:
+            return
+        nats.process = nats.make_process()
+        nats.launched_at = time.monotonic()
+        nats.process.start()
+        nats.wait_ready()
+
     def restart_nats(self) -> None:
         """Stop NATS and start it again on the same port and store; returns once it accepts clients."""
-        if self._nats_override is not None:
-            raise InfraError("NATS comes from CRM_NATS_URL; only an embedded NATS can be restarted")
-        self._need_started()
-        self._nats.stop()
-        self._nats.process = self._nats.make_process()
-        self._nats.launched_at = time.monotonic()
-        self._nats.process.start()
-        self._nats.wait_ready()
+        self.stop_nats()
+        self.start_nats()
 
     async def arestart_nats(self) -> None:
-        """Async `restart_nats`."""
-        if self._nats_override is not None:
-            raise InfraError("NATS comes from CRM_NATS_URL; only an embedded NATS can be restarted")
-        self._need_started()
-        await asyncio.to_thread(self._nats.stop)
-        self._nats.process = self._nats.make_process()
-        self._nats.launched_at = time.monotonic()
-        self._nats.process.start()
-        await self._nats.await_ready()
+        """Async `restart_nats` (the process is spawned on the loop's thread, the waiting is not blocking)."""
+        nats = self._embedded_nats()
+        await asyncio.to_thread(nats.stop)
+        nats.process = nats.make_process()
+        nats.launched_at = time.monotonic()
+        nats.process.start()
+        await nats.await_ready()
 
     # -- context managers -----------------------------------------------------------------------------------
 

@@ -55,21 +55,6 @@ async def _eventually(check: Callable[[], Any], within: float = 15.0) -> None:
         await asyncio.sleep(0.05)
 
 
-def _stop_nats(infra: Infra) -> None:
-    # The testing plugin only offers a restart; stopping (and starting later) needs the server handle.
-    infra._nats.stop()
-
-
-def _start_nats(infra: Infra) -> None:
-    nats_server = infra._nats
-    if nats_server.process is not None and nats_server.process.running:
-        return
-    nats_server.process = nats_server.make_process()
-    nats_server.launched_at = time.monotonic()
-    nats_server.process.start()
-    nats_server.wait_ready()
-
-
 @pytest.fixture
 async def bus(nats_url: str) -> AsyncIterator[EventBus]:
     bus = await EventBus.connect(nats_url, name="test-outbox")
@@ -180,20 +165,20 @@ async def test_pg_event_is_published_once_after_nats_comes_back(
     relay = OutboxRelay(outbox, bus, idle_interval=0.05)
     await relay.start()
     try:
-        _stop_nats(infra)
+        infra.stop_nats()
         ids = [await _pg_register(pg_pool, outbox, brand, f"m-{i}") for i in range(5)]
         await asyncio.sleep(1.5)  # the relay tries, fails and backs off; the rows must stay
         assert await pg_pool.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 5
         assert OUTBOX_PUBLISH_ERRORS.labels(SERVICE)._value.get() > errors_before
 
-        _start_nats(infra)  # in this thread: a child dies with the thread that spawned it
+        infra.start_nats()  # in this thread: a child dies with the thread that spawned it
 
         async def all_sent() -> bool:
             return await pg_pool.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0
 
         await _eventually(all_sent, within=20)
     finally:
-        _start_nats(infra)  # never leave the shared server down for the next tests
+        infra.start_nats()  # never leave the shared server down for the next tests
         await relay.stop()
     published = [m.headers["ce-id"] for m in await _messages_for_brand(bus, before, brand)]
     assert published == ids  # each once, in insertion order
@@ -266,20 +251,20 @@ async def test_mongo_event_is_published_once_after_nats_comes_back(mongo: Any, b
     relay = OutboxRelay(outbox, bus, idle_interval=0.05)
     await relay.start()
     try:
-        _stop_nats(infra)
+        infra.stop_nats()
         ids = [await _mongo_register(client, db, outbox, brand, f"m-{i}") for i in range(5)]
         await asyncio.sleep(1.5)
         assert await db["outbox"].count_documents({"sent_at": None}) == 5
         assert OUTBOX_PUBLISH_ERRORS.labels(SERVICE)._value.get() > errors_before
 
-        _start_nats(infra)  # in this thread: a child dies with the thread that spawned it
+        infra.start_nats()  # in this thread: a child dies with the thread that spawned it
 
         async def all_sent() -> bool:
             return await db["outbox"].count_documents({"sent_at": None}) == 0
 
         await _eventually(all_sent, within=20)
     finally:
-        _start_nats(infra)  # never leave the shared server down for the next tests
+        infra.start_nats()  # never leave the shared server down for the next tests
         await relay.stop()
     published = [m.headers["ce-id"] for m in await _messages_for_brand(bus, before, brand)]
     assert published == ids
