@@ -10,7 +10,7 @@ import logging
 import os
 import re
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 from opentelemetry import trace
@@ -42,8 +42,8 @@ def _redact(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
-def configure_logging(service_name: str, level: str = "INFO") -> None:
-    """Route structlog and stdlib logging to one JSON line per event on stdout."""
+def configure_logging(service_name: str, level: str = "INFO", stream: TextIO | None = None) -> None:
+    """Route structlog and stdlib logging to one JSON line per event on ``stream`` (stdout by default)."""
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -58,7 +58,7 @@ def configure_logging(service_name: str, level: str = "INFO") -> None:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(sys.stdout)
+    handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,

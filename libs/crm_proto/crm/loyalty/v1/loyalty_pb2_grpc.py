@@ -44,6 +44,96 @@ class LoyaltyServiceStub:
                 request_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.GetPointsAccountRequest.SerializeToString,
                 response_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.PointsAccount.FromString,
                 _registered_method=True)
+        self.RefundOrder = channel.unary_unary(
+                '/crm.loyalty.v1.LoyaltyService/RefundOrder',
+                request_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.RefundOrderRequest.SerializeToString,
+                response_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.RefundOrderResponse.FromString,
+                _registered_method=True)
+        self.ListPointsLedger = channel.unary_unary(
+                '/crm.loyalty.v1.LoyaltyService/ListPointsLedger',
+                request_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.ListPointsLedgerRequest.SerializeToString,
+                response_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.ListPointsLedgerResponse.FromString,
+                _registered_method=True)
+        self.RedeemPoints = channel.unary_unary(
+                '/crm.loyalty.v1.LoyaltyService/RedeemPoints',
+                request_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.RedeemPointsRequest.SerializeToString,
+                response_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.PointsChange.FromString,
+                _registered_method=True)
+        self.AdjustPoints = channel.unary_unary(
+                '/crm.loyalty.v1.LoyaltyService/AdjustPoints',
+                request_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.AdjustPointsRequest.SerializeToString,
+                response_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.PointsChange.FromString,
+                _registered_method=True)
+        self.AwardActionPoints = channel.unary_unary(
+                '/crm.loyalty.v1.LoyaltyService/AwardActionPoints',
+                request_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.AwardActionPointsRequest.SerializeToString,
+                response_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.PointsChange.FromString,
+                _registered_method=True)
+        self.GetProgram = channel.unary_unary(
+                '/crm.loyalty.v1.LoyaltyService/GetProgram',
+                request_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.GetProgramRequest.SerializeToString,
+                response_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.Program.FromString,
+                _registered_method=True)
+        self.PutProgram = channel.unary_unary(
+                '/crm.loyalty.v1.LoyaltyService/PutProgram',
+                request_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.PutProgramRequest.SerializeToString,
+                response_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.Program.FromString,
+                _registered_method=True)
+        self.CreateCouponTemplate = channel.unary_unary(
+                '/crm.loyalty.v1.LoyaltyService/CreateCouponTemplate',
+                request_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.CreateCouponTemplateRequest.SerializeToString,
+                response_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.CouponTemplate.FromString,
+                _registered_method=True)
+        self.GetCouponTemplate = channel.unary_unary(
+                '/crm.loyalty.v1.LoyaltyService/GetCouponTemplate',
+                request_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.GetCouponTemplateRequest.SerializeToString,
+                response_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.CouponTemplate.FromString,
+                _registered_method=True)
+        self.GrantCoupon = channel.unary_unary(
+                '/crm.loyalty.v1.LoyaltyService/GrantCoupon',
+                request_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.GrantCouponRequest.SerializeToString,
+                response_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.Coupon.FromString,
+                _registered_method=True)
+        self.ListMemberCoupons = channel.unary_unary(
+                '/crm.loyalty.v1.LoyaltyService/ListMemberCoupons',
+                request_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.ListMemberCouponsRequest.SerializeToString,
+                response_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.ListCouponsResponse.FromString,
+                _registered_method=True)
+        self.RedeemCoupon = channel.unary_unary(
+                '/crm.loyalty.v1.LoyaltyService/RedeemCoupon',
+                request_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.RedeemCouponRequest.SerializeToString,
+                response_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.Coupon.FromString,
+                _registered_method=True)
+        self.VoidCoupon = channel.unary_unary(
+                '/crm.loyalty.v1.LoyaltyService/VoidCoupon',
+                request_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.VoidCouponRequest.SerializeToString,
+                response_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.Coupon.FromString,
+                _registered_method=True)
+        self.ListExpiringCoupons = channel.unary_unary(
+                '/crm.loyalty.v1.LoyaltyService/ListExpiringCoupons',
+                request_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.ListExpiringCouponsRequest.SerializeToString,
+                response_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.ListCouponsResponse.FromString,
+                _registered_method=True)
+        self.GetWallet = channel.unary_unary(
+                '/crm.loyalty.v1.LoyaltyService/GetWallet',
+                request_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.GetWalletRequest.SerializeToString,
+                response_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.Wallet.FromString,
+                _registered_method=True)
+        self.TopUpWallet = channel.unary_unary(
+                '/crm.loyalty.v1.LoyaltyService/TopUpWallet',
+                request_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.TopUpWalletRequest.SerializeToString,
+                response_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.WalletChange.FromString,
+                _registered_method=True)
+        self.PayFromWallet = channel.unary_unary(
+                '/crm.loyalty.v1.LoyaltyService/PayFromWallet',
+                request_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.PayFromWalletRequest.SerializeToString,
+                response_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.WalletChange.FromString,
+                _registered_method=True)
+        self.RefundToWallet = channel.unary_unary(
+                '/crm.loyalty.v1.LoyaltyService/RefundToWallet',
+                request_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.RefundToWalletRequest.SerializeToString,
+                response_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.WalletChange.FromString,
+                _registered_method=True)
 
 
 class LoyaltyServiceServicer:
@@ -64,6 +154,124 @@ class LoyaltyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RefundOrder(self, request, context):
+        """Idempotent by (brand_id, external_refund_id); a refund never exceeds what is left of the order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPointsLedger(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RedeemPoints(self, request, context):
+        """Idempotent by idempotency_key: a repeat returns the first result, other content is ALREADY_EXISTS
+        (IDEMPOTENCY_CONFLICT); not enough points is FAILED_PRECONDITION (INSUFFICIENT_POINTS).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AdjustPoints(self, request, context):
+        """A staff correction (positive or negative), idempotent by idempotency_key.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AwardActionPoints(self, request, context):
+        """Points for a non-purchase action; once per (action, reference).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetProgram(self, request, context):
+        """The brand's programme (versioned); PUT stores a new version.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutProgram(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateCouponTemplate(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCouponTemplate(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GrantCoupon(self, request, context):
+        """Idempotent by idempotency_key; OUT_OF_STOCK / PER_MEMBER_LIMIT are FAILED_PRECONDITION.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMemberCoupons(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RedeemCoupon(self, request, context):
+        """Redeem once: COUPON_USED / COUPON_EXPIRED / COUPON_VOID / COUPON_NOT_APPLICABLE are FAILED_PRECONDITION.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VoidCoupon(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListExpiringCoupons(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetWallet(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TopUpWallet(self, request, context):
+        """Top-up, payment and refund are idempotent by idempotency_key; the wallet never goes below zero
+        (INSUFFICIENT_FUNDS).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PayFromWallet(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RefundToWallet(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LoyaltyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -76,6 +284,96 @@ def add_LoyaltyServiceServicer_to_server(servicer, server):
                     servicer.GetPointsAccount,
                     request_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.GetPointsAccountRequest.FromString,
                     response_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.PointsAccount.SerializeToString,
+            ),
+            'RefundOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.RefundOrder,
+                    request_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.RefundOrderRequest.FromString,
+                    response_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.RefundOrderResponse.SerializeToString,
+            ),
+            'ListPointsLedger': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPointsLedger,
+                    request_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.ListPointsLedgerRequest.FromString,
+                    response_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.ListPointsLedgerResponse.SerializeToString,
+            ),
+            'RedeemPoints': grpc.unary_unary_rpc_method_handler(
+                    servicer.RedeemPoints,
+                    request_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.RedeemPointsRequest.FromString,
+                    response_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.PointsChange.SerializeToString,
+            ),
+            'AdjustPoints': grpc.unary_unary_rpc_method_handler(
+                    servicer.AdjustPoints,
+                    request_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.AdjustPointsRequest.FromString,
+                    response_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.PointsChange.SerializeToString,
+            ),
+            'AwardActionPoints': grpc.unary_unary_rpc_method_handler(
+                    servicer.AwardActionPoints,
+                    request_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.AwardActionPointsRequest.FromString,
+                    response_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.PointsChange.SerializeToString,
+            ),
+            'GetProgram': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetProgram,
+                    request_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.GetProgramRequest.FromString,
+                    response_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.Program.SerializeToString,
+            ),
+            'PutProgram': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutProgram,
+                    request_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.PutProgramRequest.FromString,
+                    response_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.Program.SerializeToString,
+            ),
+            'CreateCouponTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateCouponTemplate,
+                    request_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.CreateCouponTemplateRequest.FromString,
+                    response_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.CouponTemplate.SerializeToString,
+            ),
+            'GetCouponTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCouponTemplate,
+                    request_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.GetCouponTemplateRequest.FromString,
+                    response_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.CouponTemplate.SerializeToString,
+            ),
+            'GrantCoupon': grpc.unary_unary_rpc_method_handler(
+                    servicer.GrantCoupon,
+                    request_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.GrantCouponRequest.FromString,
+                    response_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.Coupon.SerializeToString,
+            ),
+            'ListMemberCoupons': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMemberCoupons,
+                    request_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.ListMemberCouponsRequest.FromString,
+                    response_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.ListCouponsResponse.SerializeToString,
+            ),
+            'RedeemCoupon': grpc.unary_unary_rpc_method_handler(
+                    servicer.RedeemCoupon,
+                    request_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.RedeemCouponRequest.FromString,
+                    response_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.Coupon.SerializeToString,
+            ),
+            'VoidCoupon': grpc.unary_unary_rpc_method_handler(
+                    servicer.VoidCoupon,
+                    request_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.VoidCouponRequest.FromString,
+                    response_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.Coupon.SerializeToString,
+            ),
+            'ListExpiringCoupons': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListExpiringCoupons,
+                    request_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.ListExpiringCouponsRequest.FromString,
+                    response_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.ListCouponsResponse.SerializeToString,
+            ),
+            'GetWallet': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetWallet,
+                    request_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.GetWalletRequest.FromString,
+                    response_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.Wallet.SerializeToString,
+            ),
+            'TopUpWallet': grpc.unary_unary_rpc_method_handler(
+                    servicer.TopUpWallet,
+                    request_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.TopUpWalletRequest.FromString,
+                    response_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.WalletChange.SerializeToString,
+            ),
+            'PayFromWallet': grpc.unary_unary_rpc_method_handler(
+                    servicer.PayFromWallet,
+                    request_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.PayFromWalletRequest.FromString,
+                    response_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.WalletChange.SerializeToString,
+            ),
+            'RefundToWallet': grpc.unary_unary_rpc_method_handler(
+                    servicer.RefundToWallet,
+                    request_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.RefundToWalletRequest.FromString,
+                    response_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.WalletChange.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -132,6 +430,492 @@ class LoyaltyService:
             '/crm.loyalty.v1.LoyaltyService/GetPointsAccount',
             crm_dot_loyalty_dot_v1_dot_loyalty__pb2.GetPointsAccountRequest.SerializeToString,
             crm_dot_loyalty_dot_v1_dot_loyalty__pb2.PointsAccount.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RefundOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.loyalty.v1.LoyaltyService/RefundOrder',
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.RefundOrderRequest.SerializeToString,
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.RefundOrderResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPointsLedger(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.loyalty.v1.LoyaltyService/ListPointsLedger',
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.ListPointsLedgerRequest.SerializeToString,
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.ListPointsLedgerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RedeemPoints(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.loyalty.v1.LoyaltyService/RedeemPoints',
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.RedeemPointsRequest.SerializeToString,
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.PointsChange.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AdjustPoints(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.loyalty.v1.LoyaltyService/AdjustPoints',
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.AdjustPointsRequest.SerializeToString,
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.PointsChange.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AwardActionPoints(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.loyalty.v1.LoyaltyService/AwardActionPoints',
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.AwardActionPointsRequest.SerializeToString,
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.PointsChange.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetProgram(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.loyalty.v1.LoyaltyService/GetProgram',
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.GetProgramRequest.SerializeToString,
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.Program.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutProgram(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.loyalty.v1.LoyaltyService/PutProgram',
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.PutProgramRequest.SerializeToString,
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.Program.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateCouponTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.loyalty.v1.LoyaltyService/CreateCouponTemplate',
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.CreateCouponTemplateRequest.SerializeToString,
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.CouponTemplate.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCouponTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.loyalty.v1.LoyaltyService/GetCouponTemplate',
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.GetCouponTemplateRequest.SerializeToString,
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.CouponTemplate.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GrantCoupon(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.loyalty.v1.LoyaltyService/GrantCoupon',
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.GrantCouponRequest.SerializeToString,
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.Coupon.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMemberCoupons(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.loyalty.v1.LoyaltyService/ListMemberCoupons',
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.ListMemberCouponsRequest.SerializeToString,
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.ListCouponsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RedeemCoupon(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.loyalty.v1.LoyaltyService/RedeemCoupon',
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.RedeemCouponRequest.SerializeToString,
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.Coupon.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VoidCoupon(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.loyalty.v1.LoyaltyService/VoidCoupon',
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.VoidCouponRequest.SerializeToString,
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.Coupon.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListExpiringCoupons(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.loyalty.v1.LoyaltyService/ListExpiringCoupons',
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.ListExpiringCouponsRequest.SerializeToString,
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.ListCouponsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetWallet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.loyalty.v1.LoyaltyService/GetWallet',
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.GetWalletRequest.SerializeToString,
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.Wallet.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TopUpWallet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.loyalty.v1.LoyaltyService/TopUpWallet',
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.TopUpWalletRequest.SerializeToString,
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.WalletChange.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PayFromWallet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.loyalty.v1.LoyaltyService/PayFromWallet',
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.PayFromWalletRequest.SerializeToString,
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.WalletChange.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RefundToWallet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.loyalty.v1.LoyaltyService/RefundToWallet',
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.RefundToWalletRequest.SerializeToString,
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.WalletChange.FromString,
             options,
             channel_credentials,
             insecure,

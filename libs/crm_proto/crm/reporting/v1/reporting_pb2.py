@@ -24,17 +24,83 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n crm/reporting/v1/reporting.proto\x12\x10\x63rm.reporting.v1\"X\n\x0eGetKpisRequest\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x11\n\tfrom_date\x18\x02 \x01(\t\x12\x0f\n\x07to_date\x18\x03 \x01(\t\x12\x10\n\x08store_id\x18\x04 \x01(\t\"\x91\x01\n\x04Kpis\x12\x0e\n\x06orders\x18\x01 \x01(\x03\x12\x13\n\x0brevenue_fen\x18\x02 \x01(\x03\x12\x0f\n\x07\x61ov_fen\x18\x03 \x01(\x03\x12\x0e\n\x06\x62uyers\x18\x04 \x01(\x03\x12\x15\n\rrepeat_buyers\x18\x05 \x01(\x03\x12\x17\n\x0frepurchase_rate\x18\x06 \x01(\x01\x12\x13\n\x0bnew_members\x18\x07 \x01(\x03\x32W\n\x10ReportingService\x12\x43\n\x07GetKpis\x12 .crm.reporting.v1.GetKpisRequest\x1a\x16.crm.reporting.v1.Kpisb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n crm/reporting/v1/reporting.proto\x12\x10\x63rm.reporting.v1\"\x97\x01\n\x0eGetKpisRequest\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x11\n\tfrom_date\x18\x02 \x01(\t\x12\x0f\n\x07to_date\x18\x03 \x01(\t\x12\x10\n\x08store_id\x18\x04 \x01(\t\x12\x10\n\x08guide_id\x18\x05 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x06 \x01(\t\x12\x19\n\x11\x63hurn_window_days\x18\x07 \x01(\x05\"d\n\x11\x43ouponTemplateKpi\x12\x13\n\x0btemplate_id\x18\x01 \x01(\t\x12\x0f\n\x07granted\x18\x02 \x01(\x03\x12\x10\n\x08redeemed\x18\x03 \x01(\x03\x12\x17\n\x0fredemption_rate\x18\x04 \x01(\x01\"\xb1\x03\n\x04Kpis\x12\x0e\n\x06orders\x18\x01 \x01(\x03\x12\x13\n\x0brevenue_fen\x18\x02 \x01(\x03\x12\x0f\n\x07\x61ov_fen\x18\x03 \x01(\x03\x12\x0e\n\x06\x62uyers\x18\x04 \x01(\x03\x12\x15\n\rrepeat_buyers\x18\x05 \x01(\x03\x12\x17\n\x0frepurchase_rate\x18\x06 \x01(\x01\x12\x13\n\x0bnew_members\x18\x07 \x01(\x03\x12\x19\n\x11gross_revenue_fen\x18\x08 \x01(\x03\x12\x14\n\x0crefunded_fen\x18\t \x01(\x03\x12\x0f\n\x07refunds\x18\n \x01(\x03\x12\x16\n\x0e\x61\x63tive_members\x18\x0b \x01(\x03\x12\x17\n\x0f\x63hurned_members\x18\x0c \x01(\x03\x12\x12\n\nchurn_rate\x18\r \x01(\x01\x12\x19\n\x11\x63hurn_window_days\x18\x0e \x01(\x05\x12\x15\n\rpoints_issued\x18\x0f \x01(\x03\x12\x17\n\x0fpoints_redeemed\x18\x10 \x01(\x03\x12\x16\n\x0epoints_expired\x18\x11 \x01(\x03\x12\x34\n\x07\x63oupons\x18\x12 \x03(\x0b\x32#.crm.reporting.v1.CouponTemplateKpi\"h\n\x15GetLeaderboardRequest\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x11\n\tfrom_date\x18\x02 \x01(\t\x12\x0f\n\x07to_date\x18\x03 \x01(\t\x12\n\n\x02\x62y\x18\x04 \x01(\t\x12\r\n\x05limit\x18\x05 \x01(\x05\"\xa1\x01\n\x0eLeaderboardRow\x12\x0c\n\x04rank\x18\x01 \x01(\x05\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\x0e\n\x06orders\x18\x03 \x01(\x03\x12\x13\n\x0brevenue_fen\x18\x04 \x01(\x03\x12\x0f\n\x07\x61ov_fen\x18\x05 \x01(\x03\x12\x0e\n\x06\x62uyers\x18\x06 \x01(\x03\x12\x15\n\rrepeat_buyers\x18\x07 \x01(\x03\x12\x17\n\x0frepurchase_rate\x18\x08 \x01(\x01\"=\n\x0bLeaderboard\x12.\n\x04rows\x18\x01 \x03(\x0b\x32 .crm.reporting.v1.LeaderboardRow\"m\n\x11GetCohortsRequest\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x12\n\nfrom_month\x18\x02 \x01(\t\x12\x10\n\x08to_month\x18\x03 \x01(\t\x12\x10\n\x08store_id\x18\x04 \x01(\t\x12\x0e\n\x06months\x18\x05 \x01(\x05\"K\n\x06\x43ohort\x12\r\n\x05month\x18\x01 \x01(\t\x12\x0f\n\x07members\x18\x02 \x01(\x03\x12\x0e\n\x06\x61\x63tive\x18\x03 \x03(\x03\x12\x11\n\tretention\x18\x04 \x03(\x01\"4\n\x07\x43ohorts\x12)\n\x07\x63ohorts\x18\x01 \x03(\x0b\x32\x18.crm.reporting.v1.Cohort\"\x84\x01\n\rGetRfmRequest\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\r\n\x05\x61s_of\x18\x02 \x01(\t\x12\x13\n\x0bwindow_days\x18\x03 \x01(\x05\x12\x14\n\x0crecency_days\x18\x04 \x03(\x05\x12\x11\n\tfrequency\x18\x05 \x03(\x05\x12\x14\n\x0cmonetary_fen\x18\x06 \x03(\x03\"P\n\x07RfmCell\x12\t\n\x01r\x18\x01 \x01(\x05\x12\t\n\x01\x66\x18\x02 \x01(\x05\x12\t\n\x01m\x18\x03 \x01(\x05\x12\x0f\n\x07members\x18\x04 \x01(\x03\x12\x13\n\x0brevenue_fen\x18\x05 \x01(\x03\"@\n\x03Rfm\x12(\n\x05\x63\x65lls\x18\x01 \x03(\x0b\x32\x19.crm.reporting.v1.RfmCell\x12\x0f\n\x07members\x18\x02 \x01(\x03\"*\n\tValueBand\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07min_fen\x18\x02 \x01(\x03\"{\n\x17GetValueSegmentsRequest\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\r\n\x05\x61s_of\x18\x02 \x01(\t\x12\x13\n\x0bwindow_days\x18\x03 \x01(\x05\x12*\n\x05\x62\x61nds\x18\x04 \x03(\x0b\x32\x1b.crm.reporting.v1.ValueBand\"B\n\x0cValueSegment\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07members\x18\x02 \x01(\x03\x12\x13\n\x0brevenue_fen\x18\x03 \x01(\x03\"A\n\rValueSegments\x12\x30\n\x08segments\x18\x01 \x03(\x0b\x32\x1e.crm.reporting.v1.ValueSegment\"\x9c\x01\n\x1cGetProductAssociationRequest\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x11\n\tfrom_date\x18\x02 \x01(\t\x12\x0f\n\x07to_date\x18\x03 \x01(\t\x12\x13\n\x0bwithin_days\x18\x04 \x01(\x05\x12\r\n\x05level\x18\x05 \x01(\t\x12\x13\n\x0bmin_support\x18\x06 \x01(\x01\x12\r\n\x05limit\x18\x07 \x01(\x05\"\x7f\n\x0f\x41ssociationPair\x12\x12\n\nantecedent\x18\x01 \x01(\t\x12\x12\n\nconsequent\x18\x02 \x01(\t\x12\x11\n\tcustomers\x18\x03 \x01(\x03\x12\x0f\n\x07support\x18\x04 \x01(\x01\x12\x12\n\nconfidence\x18\x05 \x01(\x01\x12\x0c\n\x04lift\x18\x06 \x01(\x01\"V\n\x12ProductAssociation\x12\x30\n\x05pairs\x18\x01 \x03(\x0b\x32!.crm.reporting.v1.AssociationPair\x12\x0e\n\x06\x62uyers\x18\x02 \x01(\x03\"N\n\x16\x44\x65tectAnomaliesRequest\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x0b\n\x03\x64\x61y\x18\x02 \x01(\t\x12\x15\n\rlookback_days\x18\x03 \x01(\x05\"7\n\x14ListAnomaliesRequest\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\"\x83\x01\n\x07\x41nomaly\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08store_id\x18\x02 \x01(\t\x12\x0b\n\x03\x64\x61y\x18\x03 \x01(\t\x12\x0e\n\x06metric\x18\x04 \x01(\t\x12\r\n\x05value\x18\x05 \x01(\x01\x12\x0b\n\x03low\x18\x06 \x01(\x01\x12\x0c\n\x04high\x18\x07 \x01(\x01\x12\x13\n\x0b\x64\x65tected_at\x18\x08 \x01(\t\"9\n\tAnomalies\x12,\n\tanomalies\x18\x01 \x03(\x0b\x32\x19.crm.reporting.v1.Anomaly\"^\n\x17\x46itPurchaseModelRequest\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x17\n\x0f\x63\x61libration_end\x18\x02 \x01(\t\x12\x18\n\x10\x63hurn_risk_below\x18\x03 \x01(\x01\"\xc1\x01\n\rPurchaseModel\x12\r\n\x05model\x18\x01 \x01(\t\x12\t\n\x01r\x18\x02 \x01(\x01\x12\r\n\x05\x61lpha\x18\x03 \x01(\x01\x12\t\n\x01\x61\x18\x04 \x01(\x01\x12\t\n\x01\x62\x18\x05 \x01(\x01\x12\x16\n\x0elog_likelihood\x18\x06 \x01(\x01\x12\x11\n\tcustomers\x18\x07 \x01(\x03\x12\x11\n\ttime_unit\x18\x08 \x01(\t\x12\x17\n\x0f\x63\x61libration_end\x18\t \x01(\t\x12\x1a\n\x12\x63hurn_risk_members\x18\n \x01(\x03\";\n\x14GetPredictionRequest\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x11\n\tmember_id\x18\x02 \x01(\t\"\x7f\n\nPrediction\x12\x0f\n\x07p_alive\x18\x01 \x01(\x01\x12\x1e\n\x16\x65xpected_purchases_90d\x18\x02 \x01(\x01\x12\x13\n\x0b\x63lv_90d_fen\x18\x03 \x01(\x03\x12\x12\n\nchurn_risk\x18\x04 \x01(\x08\x12\x17\n\x0f\x63\x61libration_end\x18\x05 \x01(\t\"\xad\x01\n\x1b\x43reateReportScheduleRequest\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06report\x18\x03 \x01(\t\x12\x12\n\nlocal_time\x18\x04 \x01(\t\x12\x10\n\x08\x65mail_to\x18\x05 \x03(\t\x12\x13\n\x0bwebhook_url\x18\x06 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x07 \x01(\t\x12\x13\n\x0bperiod_days\x18\x08 \x01(\x05\"\xc1\x01\n\x0eReportSchedule\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08\x62rand_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0e\n\x06report\x18\x04 \x01(\t\x12\x12\n\nlocal_time\x18\x05 \x01(\t\x12\x10\n\x08\x65mail_to\x18\x06 \x03(\t\x12\x13\n\x0bwebhook_url\x18\x07 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x08 \x01(\t\x12\x13\n\x0bperiod_days\x18\t \x01(\x05\x12\x13\n\x0bnext_run_at\x18\n \x01(\t\".\n\x1aListReportSchedulesRequest\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\"F\n\x0fReportSchedules\x12\x33\n\tschedules\x18\x01 \x03(\x0b\x32 .crm.reporting.v1.ReportSchedule\"A\n\x18RunReportScheduleRequest\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x13\n\x0bschedule_id\x18\x02 \x01(\t\"j\n\x0eReportDelivery\x12\x13\n\x0bschedule_id\x18\x01 \x01(\t\x12\x0e\n\x06\x65mails\x18\x02 \x01(\x05\x12\x0f\n\x07webhook\x18\x03 \x01(\x08\x12\x11\n\tfrom_date\x18\x04 \x01(\t\x12\x0f\n\x07to_date\x18\x05 \x01(\t\"k\n\x13\x45xportReportRequest\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x0e\n\x06report\x18\x02 \x01(\t\x12\x11\n\tfrom_date\x18\x03 \x01(\t\x12\x0f\n\x07to_date\x18\x04 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x05 \x01(\t\"C\n\nReportFile\x12\x10\n\x08\x66ilename\x18\x01 \x01(\t\x12\x12\n\nmedia_type\x18\x02 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\x0c\x32\x80\n\n\x10ReportingService\x12\x43\n\x07GetKpis\x12 .crm.reporting.v1.GetKpisRequest\x1a\x16.crm.reporting.v1.Kpis\x12X\n\x0eGetLeaderboard\x12\'.crm.reporting.v1.GetLeaderboardRequest\x1a\x1d.crm.reporting.v1.Leaderboard\x12L\n\nGetCohorts\x12#.crm.reporting.v1.GetCohortsRequest\x1a\x19.crm.reporting.v1.Cohorts\x12@\n\x06GetRfm\x12\x1f.crm.reporting.v1.GetRfmRequest\x1a\x15.crm.reporting.v1.Rfm\x12^\n\x10GetValueSegments\x12).crm.reporting.v1.GetValueSegmentsRequest\x1a\x1f.crm.reporting.v1.ValueSegments\x12m\n\x15GetProductAssociation\x12..crm.reporting.v1.GetProductAssociationRequest\x1a$.crm.reporting.v1.ProductAssociation\x12X\n\x0f\x44\x65tectAnomalies\x12(.crm.reporting.v1.DetectAnomaliesRequest\x1a\x1b.crm.reporting.v1.Anomalies\x12T\n\rListAnomalies\x12&.crm.reporting.v1.ListAnomaliesRequest\x1a\x1b.crm.reporting.v1.Anomalies\x12^\n\x10\x46itPurchaseModel\x12).crm.reporting.v1.FitPurchaseModelRequest\x1a\x1f.crm.reporting.v1.PurchaseModel\x12U\n\rGetPrediction\x12&.crm.reporting.v1.GetPredictionRequest\x1a\x1c.crm.reporting.v1.Prediction\x12g\n\x14\x43reateReportSchedule\x12-.crm.reporting.v1.CreateReportScheduleRequest\x1a .crm.reporting.v1.ReportSchedule\x12\x66\n\x13ListReportSchedules\x12,.crm.reporting.v1.ListReportSchedulesRequest\x1a!.crm.reporting.v1.ReportSchedules\x12\x61\n\x11RunReportSchedule\x12*.crm.reporting.v1.RunReportScheduleRequest\x1a .crm.reporting.v1.ReportDelivery\x12S\n\x0c\x45xportReport\x12%.crm.reporting.v1.ExportReportRequest\x1a\x1c.crm.reporting.v1.ReportFileb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'crm.reporting.v1.reporting_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GETKPISREQUEST']._serialized_start=54
-  _globals['_GETKPISREQUEST']._serialized_end=142
-  _globals['_KPIS']._serialized_start=145
-  _globals['_KPIS']._serialized_end=290
-  _globals['_REPORTINGSERVICE']._serialized_start=292
-  _globals['_REPORTINGSERVICE']._serialized_end=379
+  _globals['_GETKPISREQUEST']._serialized_start=55
+  _globals['_GETKPISREQUEST']._serialized_end=206
+  _globals['_COUPONTEMPLATEKPI']._serialized_start=208
+  _globals['_COUPONTEMPLATEKPI']._serialized_end=308
+  _globals['_KPIS']._serialized_start=311
+  _globals['_KPIS']._serialized_end=744
+  _globals['_GETLEADERBOARDREQUEST']._serialized_start=746
+  _globals['_GETLEADERBOARDREQUEST']._serialized_end=850
+  _globals['_LEADERBOARDROW']._serialized_start=853
+  _globals['_LEADERBOARDROW']._serialized_end=1014
+  _globals['_LEADERBOARD']._serialized_start=1016
+  _globals['_LEADERBOARD']._serialized_end=1077
+  _globals['_GETCOHORTSREQUEST']._serialized_start=1079
+  _globals['_GETCOHORTSREQUEST']._serialized_end=1188
+  _globals['_COHORT']._serialized_start=1190
+  _globals['_COHORT']._serialized_end=1265
+  _globals['_COHORTS']._serialized_start=1267
+  _globals['_COHORTS']._serialized_end=1319
+  _globals['_GETRFMREQUEST']._serialized_start=1322
+  _globals['_GETRFMREQUEST']._serialized_end=1454
+  _globals['_RFMCELL']._serialized_start=1456
+  _globals['_RFMCELL']._serialized_end=1536
+  _globals['_RFM']._serialized_start=1538
+  _globals['_RFM']._serialized_end=1602
+  _globals['_VALUEBAND']._serialized_start=1604
+  _globals['_VALUEBAND']._serialized_end=1646
+  _globals['_GETVALUESEGMENTSREQUEST']._serialized_start=1648
+  _globals['_GETVALUESEGMENTSREQUEST']._serialized_end=1771
+  _globals['_VALUESEGMENT']._serialized_start=1773
+  _globals['_VALUESEGMENT']._serialized_end=1839
+  _globals['_VALUESEGMENTS']._serialized_start=1841
+  _globals['_VALUESEGMENTS']._serialized_end=1906
+  _globals['_GETPRODUCTASSOCIATIONREQUEST']._serialized_start=1909
+  _globals['_GETPRODUCTASSOCIATIONREQUEST']._serialized_end=2065
+  _globals['_ASSOCIATIONPAIR']._serialized_start=2067
+  _globals['_ASSOCIATIONPAIR']._serialized_end=2194
+  _globals['_PRODUCTASSOCIATION']._serialized_start=2196
+  _globals['_PRODUCTASSOCIATION']._serialized_end=2282
+  _globals['_DETECTANOMALIESREQUEST']._serialized_start=2284
+  _globals['_DETECTANOMALIESREQUEST']._serialized_end=2362
+  _globals['_LISTANOMALIESREQUEST']._serialized_start=2364
+  _globals['_LISTANOMALIESREQUEST']._serialized_end=2419
+  _globals['_ANOMALY']._serialized_start=2422
+  _globals['_ANOMALY']._serialized_end=2553
+  _globals['_ANOMALIES']._serialized_start=2555
+  _globals['_ANOMALIES']._serialized_end=2612
+  _globals['_FITPURCHASEMODELREQUEST']._serialized_start=2614
+  _globals['_FITPURCHASEMODELREQUEST']._serialized_end=2708
+  _globals['_PURCHASEMODEL']._serialized_start=2711
+  _globals['_PURCHASEMODEL']._serialized_end=2904
+  _globals['_GETPREDICTIONREQUEST']._serialized_start=2906
+  _globals['_GETPREDICTIONREQUEST']._serialized_end=2965
+  _globals['_PREDICTION']._serialized_start=2967
+  _globals['_PREDICTION']._serialized_end=3094
+  _globals['_CREATEREPORTSCHEDULEREQUEST']._serialized_start=3097
+  _globals['_CREATEREPORTSCHEDULEREQUEST']._serialized_end=3270
+  _globals['_REPORTSCHEDULE']._serialized_start=3273
+  _globals['_REPORTSCHEDULE']._serialized_end=3466
+  _globals['_LISTREPORTSCHEDULESREQUEST']._serialized_start=3468
+  _globals['_LISTREPORTSCHEDULESREQUEST']._serialized_end=3514
+  _globals['_REPORTSCHEDULES']._serialized_start=3516
+  _globals['_REPORTSCHEDULES']._serialized_end=3586
+  _globals['_RUNREPORTSCHEDULEREQUEST']._serialized_start=3588
+  _globals['_RUNREPORTSCHEDULEREQUEST']._serialized_end=3653
+  _globals['_REPORTDELIVERY']._serialized_start=3655
+  _globals['_REPORTDELIVERY']._serialized_end=3761
+  _globals['_EXPORTREPORTREQUEST']._serialized_start=3763
+  _globals['_EXPORTREPORTREQUEST']._serialized_end=3870
+  _globals['_REPORTFILE']._serialized_start=3872
+  _globals['_REPORTFILE']._serialized_end=3939
+  _globals['_REPORTINGSERVICE']._serialized_start=3942
+  _globals['_REPORTINGSERVICE']._serialized_end=5222
 # @@protoc_insertion_point(module_scope)

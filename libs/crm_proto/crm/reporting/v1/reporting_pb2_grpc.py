@@ -39,12 +39,155 @@ class ReportingServiceStub:
                 request_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetKpisRequest.SerializeToString,
                 response_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.Kpis.FromString,
                 _registered_method=True)
+        self.GetLeaderboard = channel.unary_unary(
+                '/crm.reporting.v1.ReportingService/GetLeaderboard',
+                request_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetLeaderboardRequest.SerializeToString,
+                response_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.Leaderboard.FromString,
+                _registered_method=True)
+        self.GetCohorts = channel.unary_unary(
+                '/crm.reporting.v1.ReportingService/GetCohorts',
+                request_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetCohortsRequest.SerializeToString,
+                response_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.Cohorts.FromString,
+                _registered_method=True)
+        self.GetRfm = channel.unary_unary(
+                '/crm.reporting.v1.ReportingService/GetRfm',
+                request_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetRfmRequest.SerializeToString,
+                response_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.Rfm.FromString,
+                _registered_method=True)
+        self.GetValueSegments = channel.unary_unary(
+                '/crm.reporting.v1.ReportingService/GetValueSegments',
+                request_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetValueSegmentsRequest.SerializeToString,
+                response_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.ValueSegments.FromString,
+                _registered_method=True)
+        self.GetProductAssociation = channel.unary_unary(
+                '/crm.reporting.v1.ReportingService/GetProductAssociation',
+                request_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetProductAssociationRequest.SerializeToString,
+                response_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.ProductAssociation.FromString,
+                _registered_method=True)
+        self.DetectAnomalies = channel.unary_unary(
+                '/crm.reporting.v1.ReportingService/DetectAnomalies',
+                request_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.DetectAnomaliesRequest.SerializeToString,
+                response_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.Anomalies.FromString,
+                _registered_method=True)
+        self.ListAnomalies = channel.unary_unary(
+                '/crm.reporting.v1.ReportingService/ListAnomalies',
+                request_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.ListAnomaliesRequest.SerializeToString,
+                response_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.Anomalies.FromString,
+                _registered_method=True)
+        self.FitPurchaseModel = channel.unary_unary(
+                '/crm.reporting.v1.ReportingService/FitPurchaseModel',
+                request_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.FitPurchaseModelRequest.SerializeToString,
+                response_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.PurchaseModel.FromString,
+                _registered_method=True)
+        self.GetPrediction = channel.unary_unary(
+                '/crm.reporting.v1.ReportingService/GetPrediction',
+                request_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetPredictionRequest.SerializeToString,
+                response_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.Prediction.FromString,
+                _registered_method=True)
+        self.CreateReportSchedule = channel.unary_unary(
+                '/crm.reporting.v1.ReportingService/CreateReportSchedule',
+                request_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.CreateReportScheduleRequest.SerializeToString,
+                response_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.ReportSchedule.FromString,
+                _registered_method=True)
+        self.ListReportSchedules = channel.unary_unary(
+                '/crm.reporting.v1.ReportingService/ListReportSchedules',
+                request_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.ListReportSchedulesRequest.SerializeToString,
+                response_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.ReportSchedules.FromString,
+                _registered_method=True)
+        self.RunReportSchedule = channel.unary_unary(
+                '/crm.reporting.v1.ReportingService/RunReportSchedule',
+                request_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.RunReportScheduleRequest.SerializeToString,
+                response_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.ReportDelivery.FromString,
+                _registered_method=True)
+        self.ExportReport = channel.unary_unary(
+                '/crm.reporting.v1.ReportingService/ExportReport',
+                request_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.ExportReportRequest.SerializeToString,
+                response_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.ReportFile.FromString,
+                _registered_method=True)
 
 
 class ReportingServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
     def GetKpis(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetLeaderboard(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCohorts(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRfm(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetValueSegments(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetProductAssociation(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DetectAnomalies(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAnomalies(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FitPurchaseModel(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPrediction(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateReportSchedule(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListReportSchedules(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RunReportSchedule(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportReport(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -57,6 +200,71 @@ def add_ReportingServiceServicer_to_server(servicer, server):
                     servicer.GetKpis,
                     request_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetKpisRequest.FromString,
                     response_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.Kpis.SerializeToString,
+            ),
+            'GetLeaderboard': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetLeaderboard,
+                    request_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetLeaderboardRequest.FromString,
+                    response_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.Leaderboard.SerializeToString,
+            ),
+            'GetCohorts': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCohorts,
+                    request_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetCohortsRequest.FromString,
+                    response_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.Cohorts.SerializeToString,
+            ),
+            'GetRfm': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRfm,
+                    request_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetRfmRequest.FromString,
+                    response_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.Rfm.SerializeToString,
+            ),
+            'GetValueSegments': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetValueSegments,
+                    request_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetValueSegmentsRequest.FromString,
+                    response_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.ValueSegments.SerializeToString,
+            ),
+            'GetProductAssociation': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetProductAssociation,
+                    request_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetProductAssociationRequest.FromString,
+                    response_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.ProductAssociation.SerializeToString,
+            ),
+            'DetectAnomalies': grpc.unary_unary_rpc_method_handler(
+                    servicer.DetectAnomalies,
+                    request_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.DetectAnomaliesRequest.FromString,
+                    response_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.Anomalies.SerializeToString,
+            ),
+            'ListAnomalies': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAnomalies,
+                    request_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.ListAnomaliesRequest.FromString,
+                    response_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.Anomalies.SerializeToString,
+            ),
+            'FitPurchaseModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.FitPurchaseModel,
+                    request_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.FitPurchaseModelRequest.FromString,
+                    response_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.PurchaseModel.SerializeToString,
+            ),
+            'GetPrediction': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPrediction,
+                    request_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.GetPredictionRequest.FromString,
+                    response_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.Prediction.SerializeToString,
+            ),
+            'CreateReportSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateReportSchedule,
+                    request_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.CreateReportScheduleRequest.FromString,
+                    response_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.ReportSchedule.SerializeToString,
+            ),
+            'ListReportSchedules': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListReportSchedules,
+                    request_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.ListReportSchedulesRequest.FromString,
+                    response_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.ReportSchedules.SerializeToString,
+            ),
+            'RunReportSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.RunReportSchedule,
+                    request_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.RunReportScheduleRequest.FromString,
+                    response_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.ReportDelivery.SerializeToString,
+            ),
+            'ExportReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportReport,
+                    request_deserializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.ExportReportRequest.FromString,
+                    response_serializer=crm_dot_reporting_dot_v1_dot_reporting__pb2.ReportFile.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -86,6 +294,357 @@ class ReportingService:
             '/crm.reporting.v1.ReportingService/GetKpis',
             crm_dot_reporting_dot_v1_dot_reporting__pb2.GetKpisRequest.SerializeToString,
             crm_dot_reporting_dot_v1_dot_reporting__pb2.Kpis.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetLeaderboard(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.reporting.v1.ReportingService/GetLeaderboard',
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.GetLeaderboardRequest.SerializeToString,
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.Leaderboard.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCohorts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.reporting.v1.ReportingService/GetCohorts',
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.GetCohortsRequest.SerializeToString,
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.Cohorts.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRfm(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.reporting.v1.ReportingService/GetRfm',
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.GetRfmRequest.SerializeToString,
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.Rfm.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetValueSegments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.reporting.v1.ReportingService/GetValueSegments',
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.GetValueSegmentsRequest.SerializeToString,
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.ValueSegments.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetProductAssociation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.reporting.v1.ReportingService/GetProductAssociation',
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.GetProductAssociationRequest.SerializeToString,
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.ProductAssociation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DetectAnomalies(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.reporting.v1.ReportingService/DetectAnomalies',
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.DetectAnomaliesRequest.SerializeToString,
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.Anomalies.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAnomalies(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.reporting.v1.ReportingService/ListAnomalies',
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.ListAnomaliesRequest.SerializeToString,
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.Anomalies.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FitPurchaseModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.reporting.v1.ReportingService/FitPurchaseModel',
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.FitPurchaseModelRequest.SerializeToString,
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.PurchaseModel.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPrediction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.reporting.v1.ReportingService/GetPrediction',
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.GetPredictionRequest.SerializeToString,
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.Prediction.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateReportSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.reporting.v1.ReportingService/CreateReportSchedule',
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.CreateReportScheduleRequest.SerializeToString,
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.ReportSchedule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListReportSchedules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.reporting.v1.ReportingService/ListReportSchedules',
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.ListReportSchedulesRequest.SerializeToString,
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.ReportSchedules.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunReportSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.reporting.v1.ReportingService/RunReportSchedule',
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.RunReportScheduleRequest.SerializeToString,
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.ReportDelivery.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.reporting.v1.ReportingService/ExportReport',
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.ExportReportRequest.SerializeToString,
+            crm_dot_reporting_dot_v1_dot_reporting__pb2.ReportFile.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,49 @@
+"""Logs are one JSON object per line, carry the trace id, and never carry phone numbers or secrets."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+import structlog
+from opentelemetry.sdk.trace import TracerProvider
+
+from crm_common import telemetry
+
+
+@pytest.fixture
+def json_logs():  # type: ignore[no-untyped-def]
+    out = io.StringIO()
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    telemetry.configure_logging("test-svc", "INFO", stream=out)
+    yield lambda: [json.loads(line) for line in out.getvalue().splitlines()]
+    structlog.reset_defaults()
+    root.handlers[:], level = saved
+    root.setLevel(level)
+
+
+def test_log_lines_are_json_with_the_current_trace_id(json_logs) -> None:  # type: ignore[no-untyped-def]
+    tracer = TracerProvider().get_tracer("test")
+    with tracer.start_as_current_span("work") as span:
+        logging.getLogger("crm.test").info("order recorded")
+        trace_id = format(span.get_span_context().trace_id, "032x")
+    (line,) = [entry for entry in json_logs() if entry["event"] == "order recorded"]
+    assert line["trace_id"] == trace_id
+    assert line["service"] == "test-svc"
+    assert line["level"] == "info"
+
+
+def test_phones_and_secrets_are_redacted(json_logs) -> None:  # type: ignore[no-untyped-def]
+    log = structlog.get_logger("crm.test")
+    log.info("lookup for 13800138000 failed", phone="+8613800138000", password="hunter2", member_id="m_1")
+    logging.getLogger("crm.test").warning("stdlib line about +8613912345678")
+    lines = json_logs()
+    text = json.dumps(lines, ensure_ascii=False)
+    for secret in ("13800138000", "hunter2", "13912345678"):
+        assert secret not in text
+    structured = next(e for e in lines if e["event"].startswith("lookup"))
+    assert structured["member_id"] == "m_1"  # ids stay readable
+    assert structured["phone"] == "***"
