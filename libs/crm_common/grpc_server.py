@@ -147,6 +147,8 @@ class ServiceHost:
     async def stop(self) -> None:
         """NOT_SERVING, stop accepting, let in-flight calls finish, then run the service's stop hook."""
         await self.health.enter_graceful_shutdown()
+        if self.settings.drain_delay_seconds:
+            await asyncio.sleep(self.settings.drain_delay_seconds)
         await self.server.stop(self.settings.shutdown_grace_seconds)
         if self.service.stop:
             await self.service.stop()

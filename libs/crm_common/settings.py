@@ -23,7 +23,10 @@ class ServiceSettings(BaseSettings):
     metrics_port: int = Field(default=0, ge=0, le=65535, description="0 disables the /metrics listener")
     nats_url: str = "nats://127.0.0.1:4222"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    shutdown_grace_seconds: float = Field(default=10.0, gt=0)
+    shutdown_grace_seconds: float = Field(default=10.0, gt=0, description="How long in-flight calls may finish")
+    drain_delay_seconds: float = Field(
+        default=0.0, ge=0, description="NOT_SERVING this long before refusing new calls, so probes/balancers notice"
+    )
     members_addr: str = "127.0.0.1:50051"
     loyalty_addr: str = "127.0.0.1:50052"
     campaigns_addr: str = "127.0.0.1:50053"

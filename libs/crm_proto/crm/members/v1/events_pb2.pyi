@@ -157,9 +157,21 @@ class MembersTransferred(_message.Message):
     def __init__(self, brand_id: _Optional[str] = ..., transfer_id: _Optional[str] = ..., from_store_id: _Optional[str] = ..., from_guide_id: _Optional[str] = ..., to_store_id: _Optional[str] = ..., to_guide_id: _Optional[str] = ..., member_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class StaffDeactivated(_message.Message):
-    __slots__ = ("brand_id", "staff_id")
+    __slots__ = ("brand_id", "staff_id", "left_at")
     BRAND_ID_FIELD_NUMBER: _ClassVar[int]
     STAFF_ID_FIELD_NUMBER: _ClassVar[int]
+    LEFT_AT_FIELD_NUMBER: _ClassVar[int]
     brand_id: str
     staff_id: str
-    def __init__(self, brand_id: _Optional[str] = ..., staff_id: _Optional[str] = ...) -> None: ...
+    left_at: _timestamp_pb2.Timestamp
+    def __init__(self, brand_id: _Optional[str] = ..., staff_id: _Optional[str] = ..., left_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class StoreStatusChanged(_message.Message):
+    __slots__ = ("brand_id", "store_id", "open")
+    BRAND_ID_FIELD_NUMBER: _ClassVar[int]
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    OPEN_FIELD_NUMBER: _ClassVar[int]
+    brand_id: str
+    store_id: str
+    open: bool
+    def __init__(self, brand_id: _Optional[str] = ..., store_id: _Optional[str] = ..., open: _Optional[bool] = ...) -> None: ...

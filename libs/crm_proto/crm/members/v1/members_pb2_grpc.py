@@ -94,6 +94,111 @@ class MembersServiceStub:
                 request_serializer=crm_dot_members_dot_v1_dot_members__pb2.FindMemberByPhoneRequest.SerializeToString,
                 response_deserializer=crm_dot_members_dot_v1_dot_members__pb2.Member.FromString,
                 _registered_method=True)
+        self.SetStoreOpen = channel.unary_unary(
+                '/crm.members.v1.MembersService/SetStoreOpen',
+                request_serializer=crm_dot_members_dot_v1_dot_members__pb2.SetStoreOpenRequest.SerializeToString,
+                response_deserializer=crm_dot_members_dot_v1_dot_members__pb2.Store.FromString,
+                _registered_method=True)
+        self.DeactivateStaff = channel.unary_unary(
+                '/crm.members.v1.MembersService/DeactivateStaff',
+                request_serializer=crm_dot_members_dot_v1_dot_members__pb2.DeactivateStaffRequest.SerializeToString,
+                response_deserializer=crm_dot_members_dot_v1_dot_members__pb2.DeactivateStaffResponse.FromString,
+                _registered_method=True)
+        self.FindMemberByIdentity = channel.unary_unary(
+                '/crm.members.v1.MembersService/FindMemberByIdentity',
+                request_serializer=crm_dot_members_dot_v1_dot_members__pb2.FindMemberByIdentityRequest.SerializeToString,
+                response_deserializer=crm_dot_members_dot_v1_dot_members__pb2.Member.FromString,
+                _registered_method=True)
+        self.FindOrCreateMemberByWechat = channel.unary_unary(
+                '/crm.members.v1.MembersService/FindOrCreateMemberByWechat',
+                request_serializer=crm_dot_members_dot_v1_dot_members__pb2.FindOrCreateMemberByWechatRequest.SerializeToString,
+                response_deserializer=crm_dot_members_dot_v1_dot_members__pb2.FindOrCreateMemberByWechatResponse.FromString,
+                _registered_method=True)
+        self.MergeMembers = channel.unary_unary(
+                '/crm.members.v1.MembersService/MergeMembers',
+                request_serializer=crm_dot_members_dot_v1_dot_members__pb2.MergeMembersRequest.SerializeToString,
+                response_deserializer=crm_dot_members_dot_v1_dot_members__pb2.MergeMembersResponse.FromString,
+                _registered_method=True)
+        self.UpdateMember = channel.unary_unary(
+                '/crm.members.v1.MembersService/UpdateMember',
+                request_serializer=crm_dot_members_dot_v1_dot_members__pb2.UpdateMemberRequest.SerializeToString,
+                response_deserializer=crm_dot_members_dot_v1_dot_members__pb2.Member.FromString,
+                _registered_method=True)
+        self.GetAttributeDefinitions = channel.unary_unary(
+                '/crm.members.v1.MembersService/GetAttributeDefinitions',
+                request_serializer=crm_dot_members_dot_v1_dot_members__pb2.GetAttributeDefinitionsRequest.SerializeToString,
+                response_deserializer=crm_dot_members_dot_v1_dot_members__pb2.AttributeDefinitions.FromString,
+                _registered_method=True)
+        self.PutAttributeDefinitions = channel.unary_unary(
+                '/crm.members.v1.MembersService/PutAttributeDefinitions',
+                request_serializer=crm_dot_members_dot_v1_dot_members__pb2.PutAttributeDefinitionsRequest.SerializeToString,
+                response_deserializer=crm_dot_members_dot_v1_dot_members__pb2.AttributeDefinitions.FromString,
+                _registered_method=True)
+        self.ChangeTags = channel.unary_unary(
+                '/crm.members.v1.MembersService/ChangeTags',
+                request_serializer=crm_dot_members_dot_v1_dot_members__pb2.ChangeTagsRequest.SerializeToString,
+                response_deserializer=crm_dot_members_dot_v1_dot_members__pb2.Member.FromString,
+                _registered_method=True)
+        self.SetConsents = channel.unary_unary(
+                '/crm.members.v1.MembersService/SetConsents',
+                request_serializer=crm_dot_members_dot_v1_dot_members__pb2.SetConsentsRequest.SerializeToString,
+                response_deserializer=crm_dot_members_dot_v1_dot_members__pb2.Member.FromString,
+                _registered_method=True)
+        self.AddMemberNote = channel.unary_unary(
+                '/crm.members.v1.MembersService/AddMemberNote',
+                request_serializer=crm_dot_members_dot_v1_dot_members__pb2.AddMemberNoteRequest.SerializeToString,
+                response_deserializer=crm_dot_members_dot_v1_dot_members__pb2.TimelineEntry.FromString,
+                _registered_method=True)
+        self.ListTimeline = channel.unary_unary(
+                '/crm.members.v1.MembersService/ListTimeline',
+                request_serializer=crm_dot_members_dot_v1_dot_members__pb2.ListTimelineRequest.SerializeToString,
+                response_deserializer=crm_dot_members_dot_v1_dot_members__pb2.ListTimelineResponse.FromString,
+                _registered_method=True)
+        self.TransferMembers = channel.unary_unary(
+                '/crm.members.v1.MembersService/TransferMembers',
+                request_serializer=crm_dot_members_dot_v1_dot_members__pb2.TransferMembersRequest.SerializeToString,
+                response_deserializer=crm_dot_members_dot_v1_dot_members__pb2.TransferMembersResponse.FromString,
+                _registered_method=True)
+        self.SearchMembers = channel.unary_unary(
+                '/crm.members.v1.MembersService/SearchMembers',
+                request_serializer=crm_dot_members_dot_v1_dot_members__pb2.SearchMembersRequest.SerializeToString,
+                response_deserializer=crm_dot_members_dot_v1_dot_members__pb2.SearchMembersResponse.FromString,
+                _registered_method=True)
+        self.CreateMemberImport = channel.unary_unary(
+                '/crm.members.v1.MembersService/CreateMemberImport',
+                request_serializer=crm_dot_members_dot_v1_dot_members__pb2.CreateMemberImportRequest.SerializeToString,
+                response_deserializer=crm_dot_members_dot_v1_dot_members__pb2.MemberImport.FromString,
+                _registered_method=True)
+        self.AppendMemberImportChunk = channel.unary_unary(
+                '/crm.members.v1.MembersService/AppendMemberImportChunk',
+                request_serializer=crm_dot_members_dot_v1_dot_members__pb2.AppendMemberImportChunkRequest.SerializeToString,
+                response_deserializer=crm_dot_members_dot_v1_dot_members__pb2.MemberImport.FromString,
+                _registered_method=True)
+        self.StartMemberImport = channel.unary_unary(
+                '/crm.members.v1.MembersService/StartMemberImport',
+                request_serializer=crm_dot_members_dot_v1_dot_members__pb2.StartMemberImportRequest.SerializeToString,
+                response_deserializer=crm_dot_members_dot_v1_dot_members__pb2.MemberImport.FromString,
+                _registered_method=True)
+        self.GetMemberImport = channel.unary_unary(
+                '/crm.members.v1.MembersService/GetMemberImport',
+                request_serializer=crm_dot_members_dot_v1_dot_members__pb2.GetMemberImportRequest.SerializeToString,
+                response_deserializer=crm_dot_members_dot_v1_dot_members__pb2.MemberImport.FromString,
+                _registered_method=True)
+        self.ListMemberImportErrors = channel.unary_unary(
+                '/crm.members.v1.MembersService/ListMemberImportErrors',
+                request_serializer=crm_dot_members_dot_v1_dot_members__pb2.ListMemberImportErrorsRequest.SerializeToString,
+                response_deserializer=crm_dot_members_dot_v1_dot_members__pb2.ListMemberImportErrorsResponse.FromString,
+                _registered_method=True)
+        self.ExportMemberData = channel.unary_unary(
+                '/crm.members.v1.MembersService/ExportMemberData',
+                request_serializer=crm_dot_members_dot_v1_dot_members__pb2.ExportMemberDataRequest.SerializeToString,
+                response_deserializer=crm_dot_members_dot_v1_dot_members__pb2.ExportMemberDataResponse.FromString,
+                _registered_method=True)
+        self.EraseMember = channel.unary_unary(
+                '/crm.members.v1.MembersService/EraseMember',
+                request_serializer=crm_dot_members_dot_v1_dot_members__pb2.EraseMemberRequest.SerializeToString,
+                response_deserializer=crm_dot_members_dot_v1_dot_members__pb2.EraseMemberResponse.FromString,
+                _registered_method=True)
 
 
 class MembersServiceServicer:
@@ -172,6 +277,143 @@ class MembersServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetStoreOpen(self, request, context):
+        """--- org directory ---
+        Open or close a store. Closing a store that still owns members needs transfer_to_store_id (moved in
+        the same transaction), else FAILED_PRECONDITION STORE_HAS_MEMBERS: no member is ever left unowned.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeactivateStaff(self, request, context):
+        """A staff member leaves: can no longer log in, and their members move to another guide (or keep only
+        their store) in the same transaction. Emits StaffDeactivated and MembersTransferred.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FindMemberByIdentity(self, request, context):
+        """--- identity ---
+        kind: phone | card | wechat_union_id | wechat_open_id. NOT_FOUND when nobody has it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FindOrCreateMemberByWechat(self, request, context):
+        """Mini-program login: the member with this UnionID (else OpenID), created when neither is known.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MergeMembers(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateMember(self, request, context):
+        """--- profile ---
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAttributeDefinitions(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutAttributeDefinitions(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ChangeTags(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetConsents(self, request, context):
+        """Consent changes per channel (time and source recorded); opt_out_all withdraws every channel at once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddMemberNote(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTimeline(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TransferMembers(self, request, context):
+        """--- ownership, search, import/export, PIPL ---
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SearchMembers(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateMemberImport(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AppendMemberImportChunk(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StartMemberImport(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetMemberImport(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMemberImportErrors(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportMemberData(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EraseMember(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MembersServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -234,6 +476,111 @@ def add_MembersServiceServicer_to_server(servicer, server):
                     servicer.FindMemberByPhone,
                     request_deserializer=crm_dot_members_dot_v1_dot_members__pb2.FindMemberByPhoneRequest.FromString,
                     response_serializer=crm_dot_members_dot_v1_dot_members__pb2.Member.SerializeToString,
+            ),
+            'SetStoreOpen': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetStoreOpen,
+                    request_deserializer=crm_dot_members_dot_v1_dot_members__pb2.SetStoreOpenRequest.FromString,
+                    response_serializer=crm_dot_members_dot_v1_dot_members__pb2.Store.SerializeToString,
+            ),
+            'DeactivateStaff': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeactivateStaff,
+                    request_deserializer=crm_dot_members_dot_v1_dot_members__pb2.DeactivateStaffRequest.FromString,
+                    response_serializer=crm_dot_members_dot_v1_dot_members__pb2.DeactivateStaffResponse.SerializeToString,
+            ),
+            'FindMemberByIdentity': grpc.unary_unary_rpc_method_handler(
+                    servicer.FindMemberByIdentity,
+                    request_deserializer=crm_dot_members_dot_v1_dot_members__pb2.FindMemberByIdentityRequest.FromString,
+                    response_serializer=crm_dot_members_dot_v1_dot_members__pb2.Member.SerializeToString,
+            ),
+            'FindOrCreateMemberByWechat': grpc.unary_unary_rpc_method_handler(
+                    servicer.FindOrCreateMemberByWechat,
+                    request_deserializer=crm_dot_members_dot_v1_dot_members__pb2.FindOrCreateMemberByWechatRequest.FromString,
+                    response_serializer=crm_dot_members_dot_v1_dot_members__pb2.FindOrCreateMemberByWechatResponse.SerializeToString,
+            ),
+            'MergeMembers': grpc.unary_unary_rpc_method_handler(
+                    servicer.MergeMembers,
+                    request_deserializer=crm_dot_members_dot_v1_dot_members__pb2.MergeMembersRequest.FromString,
+                    response_serializer=crm_dot_members_dot_v1_dot_members__pb2.MergeMembersResponse.SerializeToString,
+            ),
+            'UpdateMember': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateMember,
+                    request_deserializer=crm_dot_members_dot_v1_dot_members__pb2.UpdateMemberRequest.FromString,
+                    response_serializer=crm_dot_members_dot_v1_dot_members__pb2.Member.SerializeToString,
+            ),
+            'GetAttributeDefinitions': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAttributeDefinitions,
+                    request_deserializer=crm_dot_members_dot_v1_dot_members__pb2.GetAttributeDefinitionsRequest.FromString,
+                    response_serializer=crm_dot_members_dot_v1_dot_members__pb2.AttributeDefinitions.SerializeToString,
+            ),
+            'PutAttributeDefinitions': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutAttributeDefinitions,
+                    request_deserializer=crm_dot_members_dot_v1_dot_members__pb2.PutAttributeDefinitionsRequest.FromString,
+                    response_serializer=crm_dot_members_dot_v1_dot_members__pb2.AttributeDefinitions.SerializeToString,
+            ),
+            'ChangeTags': grpc.unary_unary_rpc_method_handler(
+                    servicer.ChangeTags,
+                    request_deserializer=crm_dot_members_dot_v1_dot_members__pb2.ChangeTagsRequest.FromString,
+                    response_serializer=crm_dot_members_dot_v1_dot_members__pb2.Member.SerializeToString,
+            ),
+            'SetConsents': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetConsents,
+                    request_deserializer=crm_dot_members_dot_v1_dot_members__pb2.SetConsentsRequest.FromString,
+                    response_serializer=crm_dot_members_dot_v1_dot_members__pb2.Member.SerializeToString,
+            ),
+            'AddMemberNote': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddMemberNote,
+                    request_deserializer=crm_dot_members_dot_v1_dot_members__pb2.AddMemberNoteRequest.FromString,
+                    response_serializer=crm_dot_members_dot_v1_dot_members__pb2.TimelineEntry.SerializeToString,
+            ),
+            'ListTimeline': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTimeline,
+                    request_deserializer=crm_dot_members_dot_v1_dot_members__pb2.ListTimelineRequest.FromString,
+                    response_serializer=crm_dot_members_dot_v1_dot_members__pb2.ListTimelineResponse.SerializeToString,
+            ),
+            'TransferMembers': grpc.unary_unary_rpc_method_handler(
+                    servicer.TransferMembers,
+                    request_deserializer=crm_dot_members_dot_v1_dot_members__pb2.TransferMembersRequest.FromString,
+                    response_serializer=crm_dot_members_dot_v1_dot_members__pb2.TransferMembersResponse.SerializeToString,
+            ),
+            'SearchMembers': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchMembers,
+                    request_deserializer=crm_dot_members_dot_v1_dot_members__pb2.SearchMembersRequest.FromString,
+                    response_serializer=crm_dot_members_dot_v1_dot_members__pb2.SearchMembersResponse.SerializeToString,
+            ),
+            'CreateMemberImport': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateMemberImport,
+                    request_deserializer=crm_dot_members_dot_v1_dot_members__pb2.CreateMemberImportRequest.FromString,
+                    response_serializer=crm_dot_members_dot_v1_dot_members__pb2.MemberImport.SerializeToString,
+            ),
+            'AppendMemberImportChunk': grpc.unary_unary_rpc_method_handler(
+                    servicer.AppendMemberImportChunk,
+                    request_deserializer=crm_dot_members_dot_v1_dot_members__pb2.AppendMemberImportChunkRequest.FromString,
+                    response_serializer=crm_dot_members_dot_v1_dot_members__pb2.MemberImport.SerializeToString,
+            ),
+            'StartMemberImport': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartMemberImport,
+                    request_deserializer=crm_dot_members_dot_v1_dot_members__pb2.StartMemberImportRequest.FromString,
+                    response_serializer=crm_dot_members_dot_v1_dot_members__pb2.MemberImport.SerializeToString,
+            ),
+            'GetMemberImport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMemberImport,
+                    request_deserializer=crm_dot_members_dot_v1_dot_members__pb2.GetMemberImportRequest.FromString,
+                    response_serializer=crm_dot_members_dot_v1_dot_members__pb2.MemberImport.SerializeToString,
+            ),
+            'ListMemberImportErrors': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMemberImportErrors,
+                    request_deserializer=crm_dot_members_dot_v1_dot_members__pb2.ListMemberImportErrorsRequest.FromString,
+                    response_serializer=crm_dot_members_dot_v1_dot_members__pb2.ListMemberImportErrorsResponse.SerializeToString,
+            ),
+            'ExportMemberData': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportMemberData,
+                    request_deserializer=crm_dot_members_dot_v1_dot_members__pb2.ExportMemberDataRequest.FromString,
+                    response_serializer=crm_dot_members_dot_v1_dot_members__pb2.ExportMemberDataResponse.SerializeToString,
+            ),
+            'EraseMember': grpc.unary_unary_rpc_method_handler(
+                    servicer.EraseMember,
+                    request_deserializer=crm_dot_members_dot_v1_dot_members__pb2.EraseMemberRequest.FromString,
+                    response_serializer=crm_dot_members_dot_v1_dot_members__pb2.EraseMemberResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -560,6 +907,573 @@ class MembersService:
             '/crm.members.v1.MembersService/FindMemberByPhone',
             crm_dot_members_dot_v1_dot_members__pb2.FindMemberByPhoneRequest.SerializeToString,
             crm_dot_members_dot_v1_dot_members__pb2.Member.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetStoreOpen(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.members.v1.MembersService/SetStoreOpen',
+            crm_dot_members_dot_v1_dot_members__pb2.SetStoreOpenRequest.SerializeToString,
+            crm_dot_members_dot_v1_dot_members__pb2.Store.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeactivateStaff(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.members.v1.MembersService/DeactivateStaff',
+            crm_dot_members_dot_v1_dot_members__pb2.DeactivateStaffRequest.SerializeToString,
+            crm_dot_members_dot_v1_dot_members__pb2.DeactivateStaffResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FindMemberByIdentity(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.members.v1.MembersService/FindMemberByIdentity',
+            crm_dot_members_dot_v1_dot_members__pb2.FindMemberByIdentityRequest.SerializeToString,
+            crm_dot_members_dot_v1_dot_members__pb2.Member.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FindOrCreateMemberByWechat(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.members.v1.MembersService/FindOrCreateMemberByWechat',
+            crm_dot_members_dot_v1_dot_members__pb2.FindOrCreateMemberByWechatRequest.SerializeToString,
+            crm_dot_members_dot_v1_dot_members__pb2.FindOrCreateMemberByWechatResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MergeMembers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.members.v1.MembersService/MergeMembers',
+            crm_dot_members_dot_v1_dot_members__pb2.MergeMembersRequest.SerializeToString,
+            crm_dot_members_dot_v1_dot_members__pb2.MergeMembersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateMember(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.members.v1.MembersService/UpdateMember',
+            crm_dot_members_dot_v1_dot_members__pb2.UpdateMemberRequest.SerializeToString,
+            crm_dot_members_dot_v1_dot_members__pb2.Member.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAttributeDefinitions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.members.v1.MembersService/GetAttributeDefinitions',
+            crm_dot_members_dot_v1_dot_members__pb2.GetAttributeDefinitionsRequest.SerializeToString,
+            crm_dot_members_dot_v1_dot_members__pb2.AttributeDefinitions.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutAttributeDefinitions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.members.v1.MembersService/PutAttributeDefinitions',
+            crm_dot_members_dot_v1_dot_members__pb2.PutAttributeDefinitionsRequest.SerializeToString,
+            crm_dot_members_dot_v1_dot_members__pb2.AttributeDefinitions.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ChangeTags(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.members.v1.MembersService/ChangeTags',
+            crm_dot_members_dot_v1_dot_members__pb2.ChangeTagsRequest.SerializeToString,
+            crm_dot_members_dot_v1_dot_members__pb2.Member.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetConsents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.members.v1.MembersService/SetConsents',
+            crm_dot_members_dot_v1_dot_members__pb2.SetConsentsRequest.SerializeToString,
+            crm_dot_members_dot_v1_dot_members__pb2.Member.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddMemberNote(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.members.v1.MembersService/AddMemberNote',
+            crm_dot_members_dot_v1_dot_members__pb2.AddMemberNoteRequest.SerializeToString,
+            crm_dot_members_dot_v1_dot_members__pb2.TimelineEntry.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTimeline(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.members.v1.MembersService/ListTimeline',
+            crm_dot_members_dot_v1_dot_members__pb2.ListTimelineRequest.SerializeToString,
+            crm_dot_members_dot_v1_dot_members__pb2.ListTimelineResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TransferMembers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.members.v1.MembersService/TransferMembers',
+            crm_dot_members_dot_v1_dot_members__pb2.TransferMembersRequest.SerializeToString,
+            crm_dot_members_dot_v1_dot_members__pb2.TransferMembersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchMembers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.members.v1.MembersService/SearchMembers',
+            crm_dot_members_dot_v1_dot_members__pb2.SearchMembersRequest.SerializeToString,
+            crm_dot_members_dot_v1_dot_members__pb2.SearchMembersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateMemberImport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.members.v1.MembersService/CreateMemberImport',
+            crm_dot_members_dot_v1_dot_members__pb2.CreateMemberImportRequest.SerializeToString,
+            crm_dot_members_dot_v1_dot_members__pb2.MemberImport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AppendMemberImportChunk(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.members.v1.MembersService/AppendMemberImportChunk',
+            crm_dot_members_dot_v1_dot_members__pb2.AppendMemberImportChunkRequest.SerializeToString,
+            crm_dot_members_dot_v1_dot_members__pb2.MemberImport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartMemberImport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.members.v1.MembersService/StartMemberImport',
+            crm_dot_members_dot_v1_dot_members__pb2.StartMemberImportRequest.SerializeToString,
+            crm_dot_members_dot_v1_dot_members__pb2.MemberImport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMemberImport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.members.v1.MembersService/GetMemberImport',
+            crm_dot_members_dot_v1_dot_members__pb2.GetMemberImportRequest.SerializeToString,
+            crm_dot_members_dot_v1_dot_members__pb2.MemberImport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMemberImportErrors(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.members.v1.MembersService/ListMemberImportErrors',
+            crm_dot_members_dot_v1_dot_members__pb2.ListMemberImportErrorsRequest.SerializeToString,
+            crm_dot_members_dot_v1_dot_members__pb2.ListMemberImportErrorsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportMemberData(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.members.v1.MembersService/ExportMemberData',
+            crm_dot_members_dot_v1_dot_members__pb2.ExportMemberDataRequest.SerializeToString,
+            crm_dot_members_dot_v1_dot_members__pb2.ExportMemberDataResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EraseMember(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.members.v1.MembersService/EraseMember',
+            crm_dot_members_dot_v1_dot_members__pb2.EraseMemberRequest.SerializeToString,
+            crm_dot_members_dot_v1_dot_members__pb2.EraseMemberResponse.FromString,
             options,
             channel_credentials,
             insecure,
