@@ -99,6 +99,13 @@ class FakeMembers(members_pb2_grpc.MembersServiceServicer):
                                  display_name=request.display_name, role=request.role,
                                  store_ids=request.store_ids, active=True)
 
+    async def GetStore(self, request, context):
+        stores = {"store-a1": BRAND_A, "store-a2": BRAND_A, "store-b1": BRAND_B}
+        if stores.get(request.store_id) != request.brand_id:
+            raise NotFound("store not found", reason="STORE_NOT_FOUND")
+        return members_pb2.Store(id=request.store_id, brand_id=request.brand_id, code=request.store_id,
+                                 name=request.store_id, open=True)
+
     async def RegisterMember(self, request, context):
         phone = _e164(request.phone)
         if phone.endswith(REJECTED_PHONE):
@@ -129,6 +136,7 @@ class FakeLoyalty(loyalty_pb2_grpc.LoyaltyServiceServicer):
         self.orders: dict[tuple[str, str], tuple[bytes, loyalty_pb2.RecordOrderResponse]] = {}
         self.balances: dict[str, int] = {}
         self.calls = 0
+        self.coupon_requests: list[tuple[str, str]] = []
 
     async def RecordOrder(self, request, context):
         self.calls += 1
@@ -160,6 +168,13 @@ class FakeLoyalty(loyalty_pb2_grpc.LoyaltyServiceServicer):
             member_id=request.member_id, balance=120, tier="silver", growth_value=340,
             expiring=[loyalty_pb2.ExpiringPoints(points=20, expires_at=Timestamp(seconds=1_767_225_600))],
         )
+
+
+    async def ListMemberCoupons(self, request, context):
+        self.coupon_requests.append((request.brand_id, request.member_id))
+        return loyalty_pb2.ListCouponsResponse(items=[loyalty_pb2.Coupon(
+            code=f"CPN-{request.member_id}", brand_id=request.brand_id, member_id=request.member_id,
+            status="active", kind="cash", value_fen=2000, name="满100减20")])
 
 
 class FakeLeads(leads_pb2_grpc.LeadsServiceServicer):

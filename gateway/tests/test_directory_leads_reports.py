@@ -100,8 +100,9 @@ async def test_kpis_translate_the_date_range(client, as_role, backends):
                          headers=as_role("analyst"))
 
     assert r.status_code == 200
-    assert r.json() == {"orders": 4, "revenue_fen": 40000, "aov_fen": 10000, "buyers": 3, "repeat_buyers": 1,
-                        "repurchase_rate": 1 / 3, "new_members": 2}
+    # The contract's core fields, exactly; the report carries more (churn, points, ...).
+    assert r.json().items() >= {"orders": 4, "revenue_fen": 40000, "aov_fen": 10000, "buyers": 3, "repeat_buyers": 1,
+                                "repurchase_rate": 1 / 3, "new_members": 2}.items()
     last = backends.reporting.last
     assert (last.brand_id, last.from_date, last.to_date, last.store_id) == (
         "brand-a", "2024-05-01", "2024-05-31", "store-a1")

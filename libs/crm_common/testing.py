@@ -7,8 +7,13 @@ subprocess work, and sync fixtures are usable from async tests on any event loop
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -28,16 +33,32 @@ def _db_name(name: str, used: set[str]) -> str:
     return candidate
 
 
-@pytest.fixture(scope="session")
-def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
-    """One `Infra` for the whole session: free ports, a temp data dir (logs under ``logs/``), fsync off."""
-    server = Infra(tmp_path_factory.mktemp("infra"), fsync=False)
-    # Started in the main thread: children die with the thread that spawned them.
-    server.start()
+@contextlib.contextmanager
+def server_data_dir(name: str) -> Iterator[Path]:
+    """A private temp folder for embedded servers' data, removed afterwards.
+
+    Not under pytest's basetemp: pytest resets ``/tmp/pytest-of-<user>`` to 0700 whenever a session
+    starts, which would lock out PostgreSQL's own system user (it cannot run as root) mid-run.
+    """
+    path = Path(tempfile.mkdtemp(prefix=f"crm-{name}-"))
+    os.chmod(path, 0o755)
     try:
-        yield server
+        yield path
     finally:
-        server.stop()
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[Infra]:
+    """One `Infra` for the whole session: free ports, a temp data dir (logs under ``logs/``), fsync off."""
+    with server_data_dir("infra") as data_dir:
+        server = Infra(data_dir, fsync=False)
+        # Started in the main thread: children die with the thread that spawned them.
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""The whole suite, started exactly as `make dev` starts it (on free ports), for black-box tests."""
+"""Black-box helpers over the whole suite (the `stack` fixture lives in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -11,28 +11,13 @@ from typing import Any
 import httpx
 import pytest
 
-from crm_devstack.runner import Stack, start_stack
-
-ADMIN_PASSWORD = "integration-admin-pw"
+from crm_devstack.runner import Stack
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/integration" in str(item.path):
             item.add_marker(pytest.mark.integration)
-
-
-@pytest.fixture(scope="session")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
-    """Every service and the gateway as child processes over embedded PostgreSQL, NATS and MongoDB-wire."""
-    environ = {**os.environ, "CRM_ENV": "dev", "CRM_ADMIN_PASSWORD": ADMIN_PASSWORD}
-    for key in ("CRM_PG_DSN", "CRM_NATS_URL", "CRM_MONGO_URI"):
-        environ.pop(key, None)  # the suite must prove it starts its own servers
-    running = await start_stack(tmp_path_factory.mktemp("stack"), ports=None, fsync=False, environ=environ)
-    try:
-        yield running
-    finally:
-        await running.stop()
 
 
 @pytest.fixture(scope="session")
@@ -50,9 +35,9 @@ async def login(api: httpx.AsyncClient, username: str, password: str) -> dict[st
 
 
 @pytest.fixture(scope="session")
-async def admin(api: httpx.AsyncClient) -> dict[str, str]:
+async def admin(api: httpx.AsyncClient, stack_admin_password: str) -> dict[str, str]:
     """Headers of the bootstrap group admin."""
-    return await login(api, "admin", ADMIN_PASSWORD)
+    return await login(api, "admin", stack_admin_password)
 
 
 async def eventually(

@@ -1,88 +1,134 @@
-"""Staff tokens (HS256 JWT), the calling principal, and the rules of who may see and do what.
+"""Tokens (HS256 JWT with key ids), the calling principal, and the rules of who may see and do what.
 
-Scope rules: a group admin spans brands; everyone else belongs to one brand, and store managers and clerks
-to some of its stores. A caller outside a resource's brand or stores gets the same 404 as for a resource
-that does not exist, never a 403, so ids of other tenants cannot be probed.
+Three kinds of caller reach the API: staff (console, scripts) with a bearer token, POS systems with a
+per-store ``X-API-Key``, and members (mini-program) with a member token that opens ``/v1/app/me`` only.
+Staff and member tokens carry different audiences, so one can never pass as the other.
+
+Scope rules: a group admin spans brands; everyone else belongs to one brand, and store managers, clerks and
+POS keys to some of its stores. A caller outside a resource's brand or stores gets the same 404 as for a
+resource that does not exist, never a 403, so ids of other tenants cannot be probed.
 """
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
 
 import jwt
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Header, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from gateway.errors import ProblemError, not_found
+from gateway.errors import FieldError, ProblemError, not_found
+from gateway.settings import LEGACY_KID
 
 ALGORITHM = "HS256"
 ISSUER = "crm-gateway"
-# Staff tokens only; member (mini-program) tokens will carry another audience, so one can never pass as
-# the other even though both are signed by the gateway.
 STAFF_AUDIENCE = "crm:staff"
-_REQUIRED_CLAIMS = ["sub", "role", "exp", "iat", "jti", "iss", "aud"]
+MEMBER_AUDIENCE = "crm:member"
+_STAFF_CLAIMS = ["sub", "role", "exp", "iat", "jti", "iss", "aud"]
+_MEMBER_CLAIMS = ["sub", "brand_id", "exp", "iat", "jti", "iss", "aud"]
+_INVALID = "The access token is invalid or expired."
 
 
 class Role(StrEnum):
-    """Staff roles, as the members service stores them."""
+    """Staff roles, as the members service stores them, plus ``pos`` for a store's API key."""
 
     GROUP_ADMIN = "group_admin"
     BRAND_ADMIN = "brand_admin"
     STORE_MANAGER = "store_manager"
     CLERK = "clerk"
     ANALYST = "analyst"
+    POS = "pos"
+
+
+STAFF_ROLES = frozenset(Role) - {Role.POS}
 
 
 class Permission(StrEnum):
     """What a route needs from the caller's role (scope is checked separately)."""
 
     BRAND_WRITE = "brand:write"
-    DIRECTORY_WRITE = "directory:write"  # stores and staff
+    DIRECTORY_WRITE = "directory:write"  # stores, staff and POS keys
+    DIRECTORY_READ = "directory:read"
     MEMBER_READ = "member:read"
     MEMBER_WRITE = "member:write"
-    ORDER_WRITE = "order:write"
+    MEMBER_EXPORT = "member:export"  # PIPL copies, bulk exports, erasure
+    MEMBER_TRANSFER = "member:transfer"  # moving members between stores / guides in bulk
+    MEMBER_IMPORT = "member:import"
+    ORDER_WRITE = "order:write"  # orders and refunds
     POINTS_READ = "points:read"
+    POINTS_REDEEM = "points:redeem"  # a member spends points at the counter
+    POINTS_ADJUST = "points:adjust"  # manual corrections
+    PROGRAM_WRITE = "program:write"  # loyalty programme, coupon templates
+    COUPON_GRANT = "coupon:grant"
+    COUPON_REDEEM = "coupon:redeem"
+    CAMPAIGN_READ = "campaign:read"
+    CAMPAIGN_WRITE = "campaign:write"
     LEAD_READ = "lead:read"
     LEAD_WRITE = "lead:write"
     REPORT_READ = "report:read"
 
 
-_FRONT_LINE = frozenset(
-    {
-        Permission.MEMBER_READ,
-        Permission.MEMBER_WRITE,
-        Permission.ORDER_WRITE,
-        Permission.POINTS_READ,
-        Permission.LEAD_READ,
-        Permission.LEAD_WRITE,
-    }
-)
+_FRONT_LINE = frozenset({
+    Permission.DIRECTORY_READ,
+    Permission.MEMBER_READ,
+    Permission.MEMBER_WRITE,
+    Permission.ORDER_WRITE,
+    Permission.POINTS_READ,
+    Permission.POINTS_REDEEM,
+    Permission.COUPON_GRANT,
+    Permission.COUPON_REDEEM,
+    Permission.LEAD_READ,
+    Permission.LEAD_WRITE,
+})
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.GROUP_ADMIN: frozenset(Permission),
     Role.BRAND_ADMIN: frozenset(Permission) - {Permission.BRAND_WRITE},
-    Role.STORE_MANAGER: _FRONT_LINE | {Permission.REPORT_READ},
+    Role.STORE_MANAGER: _FRONT_LINE | {Permission.REPORT_READ, Permission.POINTS_ADJUST,
+                                       Permission.MEMBER_TRANSFER, Permission.CAMPAIGN_READ},
     Role.CLERK: _FRONT_LINE,
     # Analysts look at numbers: they may read members (phones masked) and reports, and change nothing.
-    Role.ANALYST: frozenset({Permission.MEMBER_READ, Permission.POINTS_READ, Permission.REPORT_READ}),
+    Role.ANALYST: frozenset({Permission.DIRECTORY_READ, Permission.MEMBER_READ, Permission.POINTS_READ,
+                             Permission.REPORT_READ, Permission.CAMPAIGN_READ}),
+    # A till: post orders and refunds, look a member up, redeem a coupon — and only on the routes below.
+    Role.POS: frozenset({Permission.ORDER_WRITE, Permission.MEMBER_READ, Permission.COUPON_REDEEM}),
 }
-STORE_SCOPED_ROLES = frozenset({Role.STORE_MANAGER, Role.CLERK})
+STORE_SCOPED_ROLES = frozenset({Role.STORE_MANAGER, Role.CLERK, Role.POS})
 PII_ROLES = frozenset({Role.GROUP_ADMIN, Role.BRAND_ADMIN, Role.STORE_MANAGER})
+
+_PARAM = re.compile(r"\{[^}]*\}")
+
+
+def route_shape(method: str, path: str) -> str:
+    """``POST /v1/brands/{brand_id}/orders`` → ``POST /v1/brands/{}/orders`` (parameter names vary)."""
+    return f"{method.upper()} {_PARAM.sub('{}', path)}"
+
+
+POS_ROUTES = frozenset({
+    route_shape("POST", "/v1/brands/{b}/orders"),
+    route_shape("POST", "/v1/brands/{b}/orders/{external_id}/refunds"),
+    route_shape("GET", "/v1/brands/{b}/members"),  # member lookup by phone
+    route_shape("POST", "/v1/brands/{b}/coupons/{code}/redemptions"),
+})
+"""The only routes a POS API key opens; any other answers 403 whatever the key's permissions."""
 
 
 @dataclass(frozen=True)
 class Principal:
-    """The authenticated staff member behind a request, as the token says."""
+    """The authenticated staff member (or POS key) behind a request, as the token or key says."""
 
     staff_id: str
     role: Role
     brand_id: str
     store_ids: tuple[str, ...]
     token_id: str
+    session_id: str = ""
+    expires_at: float = 0.0
 
     @property
     def store_scoped(self) -> bool:
@@ -94,63 +140,114 @@ class Principal:
         """Sees members' phone numbers unmasked."""
         return self.role in PII_ROLES
 
+    @property
+    def actor(self) -> str:
+        """How the audit log names this caller."""
+        return f"pos:{self.token_id}" if self.role is Role.POS else f"staff:{self.staff_id}"
+
     def may(self, permission: Permission) -> bool:
         """Whether the role allows ``permission``."""
         return permission in ROLE_PERMISSIONS[self.role]
 
 
+@dataclass(frozen=True)
+class MemberPrincipal:
+    """A member signed in through the mini-program: sees only their own records."""
+
+    member_id: str
+    brand_id: str
+    token_id: str
+
+    @property
+    def actor(self) -> str:
+        return f"member:{self.member_id}"
+
+
 class TokenIssuer:
-    """Signs and verifies staff tokens with one secret and a pinned algorithm."""
+    """Signs with the active key and verifies with any configured key, chosen by the token's ``kid``.
 
-    def __init__(self, secret: str, ttl_seconds: int) -> None:
-        self._secret = secret
+    Rotation without downtime: deploy with the new key added (verification only), then make it active,
+    then drop the old one once tokens signed with it have expired.
+    """
+
+    def __init__(self, keys: str | Mapping[str, str], ttl_seconds: int, *, active_kid: str | None = None,
+                 member_ttl_seconds: int = 7200) -> None:
+        self._keys = {LEGACY_KID: keys} if isinstance(keys, str) else dict(keys)
+        self.active_kid = active_kid or next(iter(self._keys))
+        if self.active_kid not in self._keys:
+            raise ValueError(f"active kid {self.active_kid!r} has no key")
         self.ttl_seconds = ttl_seconds
+        self.member_ttl_seconds = member_ttl_seconds
 
-    def issue(self, *, staff_id: str, role: str, brand_id: str, store_ids: Iterable[str]) -> str:
-        """A signed token for one staff member, valid for ``ttl_seconds``."""
+    def _sign(self, claims: dict[str, Any]) -> str:
+        return jwt.encode(claims, self._keys[self.active_kid], algorithm=ALGORITHM,
+                          headers={"kid": self.active_kid})
+
+    def issue(self, *, staff_id: str, role: str, brand_id: str, store_ids: Iterable[str],
+              session_id: str = "") -> str:
+        """A signed staff access token, valid for ``ttl_seconds``."""
         now = int(time.time())
-        claims = {
-            "iss": ISSUER,
-            "aud": STAFF_AUDIENCE,
-            "sub": staff_id,
-            "role": role,
-            "brand_id": brand_id,
-            "store_ids": list(store_ids),
-            "iat": now,
-            "exp": now + self.ttl_seconds,
+        return self._sign({
+            "iss": ISSUER, "aud": STAFF_AUDIENCE, "sub": staff_id, "role": role, "brand_id": brand_id,
+            "store_ids": list(store_ids), "sid": session_id, "iat": now, "exp": now + self.ttl_seconds,
             "jti": uuid.uuid4().hex,
-        }
-        return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+        })
 
-    def verify(self, token: str) -> Principal:
-        """The principal of a valid token; a 401 problem for anything else (bad signature, alg, expiry...)."""
+    def issue_member(self, *, member_id: str, brand_id: str) -> str:
+        """A member token for ``/v1/app/me``, valid for ``member_ttl_seconds``."""
+        now = int(time.time())
+        return self._sign({
+            "iss": ISSUER, "aud": MEMBER_AUDIENCE, "sub": member_id, "brand_id": brand_id, "iat": now,
+            "exp": now + self.member_ttl_seconds, "jti": uuid.uuid4().hex,
+        })
+
+    def _decode(self, token: str, audience: str, required: list[str]) -> dict[str, Any]:
         try:
+            kid = jwt.get_unverified_header(token).get("kid") or LEGACY_KID
+            key = self._keys.get(kid) if isinstance(kid, str) else None
+            if key is None:
+                raise unauthenticated(_INVALID)
             # `algorithms` pins HS256: a token saying alg=none (or RS256 with our secret as "public key")
             # is rejected before its signature is even looked at.
-            claims: dict[str, Any] = jwt.decode(
-                token,
-                self._secret,
-                algorithms=[ALGORITHM],
-                audience=STAFF_AUDIENCE,
-                issuer=ISSUER,
-                options={"require": _REQUIRED_CLAIMS},
-            )
+            claims: dict[str, Any] = jwt.decode(token, key, algorithms=[ALGORITHM], audience=audience,
+                                                issuer=ISSUER, options={"require": required})
+        except jwt.PyJWTError as exc:
+            raise unauthenticated(_INVALID) from exc
+        return claims
+
+    def audience_of(self, token: str) -> str | None:
+        """The audience a token claims (unverified: only to pick which verification to run)."""
+        try:
+            aud = jwt.decode(token, options={"verify_signature": False}).get("aud")
+        except jwt.PyJWTError:
+            return None
+        return aud if isinstance(aud, str) else None
+
+    def verify(self, token: str) -> Principal:
+        """The principal of a valid staff token; a 401 problem for anything else (signature, alg, expiry...)."""
+        claims = self._decode(token, STAFF_AUDIENCE, _STAFF_CLAIMS)
+        try:
             role = Role(claims["role"])
-        except (jwt.PyJWTError, ValueError) as exc:
-            raise unauthenticated("The access token is invalid or expired.") from exc
+        except ValueError as exc:
+            raise unauthenticated(_INVALID) from exc
         brand_id = claims.get("brand_id") or ""
         store_ids = claims.get("store_ids") or []
-        if not isinstance(brand_id, str) or not isinstance(store_ids, list):
-            raise unauthenticated("The access token is invalid or expired.")
-        if role is not Role.GROUP_ADMIN and not brand_id:
-            raise unauthenticated("The access token is invalid or expired.")
+        if (role not in STAFF_ROLES or not isinstance(brand_id, str) or not isinstance(store_ids, list)
+                or (role is not Role.GROUP_ADMIN and not brand_id)):
+            raise unauthenticated(_INVALID)
         return Principal(
-            staff_id=str(claims["sub"]),
-            role=role,
-            brand_id=brand_id,
-            store_ids=tuple(str(s) for s in store_ids),
-            token_id=str(claims["jti"]),
+            staff_id=str(claims["sub"]), role=role, brand_id=brand_id,
+            store_ids=tuple(str(s) for s in store_ids), token_id=str(claims["jti"]),
+            session_id=str(claims.get("sid") or ""), expires_at=float(claims["exp"]),
         )
+
+    def verify_member(self, token: str) -> MemberPrincipal:
+        """The member of a valid member token; a 401 problem otherwise."""
+        claims = self._decode(token, MEMBER_AUDIENCE, _MEMBER_CLAIMS)
+        if not isinstance(claims["brand_id"], str) or not claims["brand_id"]:
+            raise unauthenticated(_INVALID)
+        return MemberPrincipal(member_id=str(claims["sub"]), brand_id=claims["brand_id"],
+                               token_id=str(claims["jti"]))
 
 
 def unauthenticated(detail: str) -> ProblemError:
@@ -158,18 +255,71 @@ def unauthenticated(detail: str) -> ProblemError:
     return ProblemError(401, detail, reason="UNAUTHENTICATED", headers={"WWW-Authenticate": "Bearer"})
 
 
+def forbidden(detail: str = "Your role does not allow this action.") -> ProblemError:
+    """A 403: the caller is known and in scope, but may not do this."""
+    return ProblemError(403, detail, reason="PERMISSION_DENIED")
+
+
 _bearer = HTTPBearer(auto_error=False, description="A staff token from POST /v1/auth/token")
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False,
+                        description="A store's POS key (orders, refunds, member lookup, coupon redemption)")
+_member_bearer = HTTPBearer(auto_error=False, scheme_name="MemberBearer",
+                            description="A member token from POST /v1/app/brands/{brand_id}/session")
 
 
-def principal(
+async def principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(_api_key)],
 ) -> Principal:
-    """FastAPI dependency: the caller, from ``Authorization: Bearer <token>``."""
-    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+    """FastAPI dependency: the staff caller (``Authorization: Bearer``) or POS key (``X-API-Key``),
+    rate limited per principal."""
+    state = request.app.state
+    if api_key:
+        caller = await _pos_principal(request, api_key)
+        state.key_limiter.check(f"pos:{caller.token_id}")
+    elif credentials is not None and credentials.scheme.lower() == "bearer" and credentials.credentials:
+        issuer: TokenIssuer = state.tokens
+        token = credentials.credentials
+        if issuer.audience_of(token) == MEMBER_AUDIENCE:
+            issuer.verify_member(token)  # a forged "member" token is a 401, a real one a 403
+            raise forbidden("A member token opens /v1/app/me only.")
+        caller = issuer.verify(token)
+        if await state.sessions.is_revoked(caller.token_id, caller.session_id):
+            raise unauthenticated("The access token has been revoked.")
+        state.limiter.check(f"staff:{caller.staff_id}")
+    else:
         raise unauthenticated("An Authorization: Bearer token is required.")
+    request.state.principal = caller
+    return caller
+
+
+async def _pos_principal(request: Request, secret: str) -> Principal:
+    key = await request.app.state.api_keys.authenticate(secret)
+    if key is None:
+        raise ProblemError(401, "The API key is invalid or revoked.", reason="UNAUTHENTICATED",
+                           headers={"WWW-Authenticate": "ApiKey"})
+    route = request.scope.get("route")
+    if route is None or route_shape(request.method, getattr(route, "path", "")) not in POS_ROUTES:
+        raise forbidden("A POS API key opens orders, refunds, member lookup and coupon redemption only.")
+    return Principal(staff_id="", role=Role.POS, brand_id=key.brand_id, store_ids=(key.store_id,),
+                     token_id=key.id)
+
+
+async def member_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_member_bearer)],
+) -> MemberPrincipal:
+    """FastAPI dependency for ``/v1/app/me``: the signed-in member (a staff token here is a 403)."""
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise unauthenticated("An Authorization: Bearer member token is required.")
     issuer: TokenIssuer = request.app.state.tokens
-    return issuer.verify(credentials.credentials)
+    if issuer.audience_of(credentials.credentials) == STAFF_AUDIENCE:
+        issuer.verify(credentials.credentials)
+        raise forbidden("/v1/app/me is for members; staff use the brand routes.")
+    member = issuer.verify_member(credentials.credentials)
+    request.app.state.limiter.check(f"member:{member.brand_id}:{member.member_id}")
+    return member
 
 
 def require_brand(caller: Principal, brand_id: str) -> None:
@@ -183,16 +333,16 @@ def require_brand(caller: Principal, brand_id: str) -> None:
 def require_permission(caller: Principal, permission: Permission) -> None:
     """A 403 when the caller's role may not do this (scope has already been checked: no existence leak)."""
     if not caller.may(permission):
-        raise ProblemError(403, "Your role does not allow this action.", reason="PERMISSION_DENIED")
+        raise forbidden()
 
 
 def require_store(caller: Principal, store_id: str | None, resource: str) -> None:
-    """Store managers and clerks see only records of their stores; others a 404 ``resource``."""
+    """Store managers, clerks and POS keys see only records of their stores; others a 404 ``resource``."""
     if caller.store_scoped and (not store_id or store_id not in caller.store_ids):
         raise not_found(resource)
 
 
-def brand_access(permission: Permission) -> Callable[..., Principal]:
+def brand_access(permission: Permission) -> Callable[..., Any]:
     """Dependency factory: the caller, checked against the path's ``brand_id`` and ``permission``."""
 
     def dependency(brand_id: str, caller: Annotated[Principal, Depends(principal)]) -> Principal:
@@ -203,7 +353,7 @@ def brand_access(permission: Permission) -> Callable[..., Principal]:
     return dependency
 
 
-def group_access(permission: Permission) -> Callable[..., Principal]:
+def group_access(permission: Permission) -> Callable[..., Any]:
     """Dependency factory for routes outside any brand (creating a brand)."""
 
     def dependency(caller: Annotated[Principal, Depends(principal)]) -> Principal:
@@ -211,3 +361,33 @@ def group_access(permission: Permission) -> Callable[..., Principal]:
         return caller
 
     return dependency
+
+
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,128}")
+
+
+def idempotency_key(
+    key: Annotated[str | None, Header(
+        alias="Idempotency-Key", description="Client-chosen key (1–128 visible ASCII characters); a repeat "
+        "with the same key returns the first result", examples=["3f1c9a4e-5b7d-4c1e-9a0b-2d6f8e1c7a55"],
+    )] = None,
+) -> str | None:
+    """FastAPI dependency: the validated ``Idempotency-Key`` header, or None. Forward it in the RPC's
+    ``idempotency_key`` field (or as gRPC metadata `idempotency_metadata`)."""
+    if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
+        raise ProblemError(422, "The request is invalid.", reason="INVALID_ARGUMENT",
+                           errors=[FieldError(field="Idempotency-Key", message="1–128 visible ASCII characters")])
+    return key
+
+
+def required_idempotency_key(key: Annotated[str | None, Depends(idempotency_key)]) -> str:
+    """FastAPI dependency for money-like POSTs: the header is mandatory (422 naming it when missing)."""
+    if key is None:
+        raise ProblemError(422, "The request is invalid.", reason="INVALID_ARGUMENT",
+                           errors=[FieldError(field="Idempotency-Key", message="required on this request")])
+    return key
+
+
+def idempotency_metadata(key: str | None) -> tuple[tuple[str, str], ...]:
+    """gRPC metadata carrying the key, for services that read it from metadata rather than the message."""
+    return (("idempotency-key", key),) if key else ()

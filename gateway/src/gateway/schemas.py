@@ -7,9 +7,12 @@ would otherwise be silently dropped), and times must carry an offset (RFC 3339).
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 from datetime import UTC, date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Generic, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -33,6 +36,7 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 INT32_MAX = 2**31 - 1
 INT64_MAX = 2**63 - 1
 DEFAULT_REGION = "CN"
+T = TypeVar("T")
 
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -116,11 +120,119 @@ class TokenRequest(RequestBody):
 
 
 class TokenResponse(BaseModel):
-    """A bearer token for the ``Authorization`` header."""
+    """A bearer token for the ``Authorization`` header, and the refresh token that renews it."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "access_token": "eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxIiwidHlwIjoiSldUIn0...", "token_type": "bearer",
+        "expires_in": 900, "refresh_token": "5f0c...Qm8", "refresh_expires_in": 1209600}]})
 
     access_token: str
     token_type: Literal["bearer"] = "bearer"
-    expires_in: int = Field(description="Seconds until the token expires", examples=[3600])
+    expires_in: int = Field(description="Seconds until the access token expires", examples=[900])
+    refresh_token: str | None = Field(
+        default=None, description="Single-use: POST it to /v1/auth/refresh for a new pair; a second use "
+        "revokes the whole session")
+    refresh_expires_in: int | None = Field(default=None, description="Seconds until the session ends")
+
+
+class RefreshRequest(RequestBody):
+    """Renew an access token."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"refresh_token": "5f0c...Qm8"}]})
+
+    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=512)]
+
+
+class LogoutRequest(RequestBody):
+    """End a session: the bearer access token, and every token of its session, stop working."""
+
+    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = None
+
+
+class WhoAmI(BaseModel):
+    """The caller, as the access token says (the console reads its brand and role from here)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "staff_id": "st_01J...", "role": "clerk", "brand_id": "b_01J...", "store_ids": ["s_01J..."],
+        "sees_pii": False, "permissions": ["member:read", "order:write"]}]})
+
+    staff_id: str
+    role: str
+    brand_id: str | None
+    store_ids: list[str]
+    sees_pii: bool
+    permissions: list[str]
+
+
+# --- POS API keys -------------------------------------------------------------------------------------
+
+
+class ApiKeyCreate(RequestBody):
+    """A new POS key for one store."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Till 1"}]})
+
+    name: Text
+
+
+class ApiKeyOut(BaseModel):
+    """A POS key, without its secret (which is shown once, at creation)."""
+
+    id: str
+    store_id: str
+    name: str
+    prefix: str = Field(description="The key's first characters, to tell keys apart", examples=["crmpos_Ab3xYz"])
+    created_at: datetime
+
+
+class ApiKeyCreated(ApiKeyOut):
+    """A new POS key: ``key`` is shown this once and cannot be read again."""
+
+    key: str = Field(description="Send as the `X-API-Key` header", examples=["crmpos_Ab3xYz..."])
+
+
+# --- pagination ---------------------------------------------------------------------------------------
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list; pass ``next_cursor`` back as ``?cursor=`` for the next (null: no more)."""
+
+    items: list[T]
+    next_cursor: str | None = None
+
+
+def encode_cursor(position: dict[str, str | int]) -> str:
+    """An opaque cursor for ``position`` (clients must not parse it; its shape may change)."""
+    raw = json.dumps(position, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> dict[str, str | int]:
+    """The position in ``cursor``; a 422 naming ``cursor`` when it is not one of ours."""
+    from gateway.errors import invalid
+
+    try:
+        value = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error):
+        value = None
+    if not isinstance(value, dict):
+        raise invalid(("cursor", "not a cursor this API returned"))
+    return value
+
+
+class PageQuery(BaseModel):
+    """``?cursor=&limit=`` of every list route (use as ``Annotated[PageQuery, Query()]``)."""
+
+    cursor: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = None
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+
+
+def page_of(items: list[T], query: PageQuery, key: str = "offset") -> Page[T]:
+    """Page a list held whole in the gateway (small lists only: a store's POS keys)."""
+    start = int(decode_cursor(query.cursor).get(key, 0)) if query.cursor else 0
+    chunk = items[start:start + query.limit]
+    more = start + query.limit < len(items)
+    return Page[T](items=chunk, next_cursor=encode_cursor({key: start + query.limit}) if more else None)
 
 
 # --- directory ----------------------------------------------------------------------------------------

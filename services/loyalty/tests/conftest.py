@@ -17,7 +17,7 @@ from crm_common.bus import EventBus
 from crm_common.errors import NotFound
 from crm_common.grpc_server import Service, serving
 from crm_common.settings import ServiceSettings
-from loyalty.bootstrap import Settings, build, migrate
+from loyalty.bootstrap import Runtime, Settings, build, migrate
 
 
 class FakeMembers(members_pb2_grpc.MembersServiceServicer):
@@ -26,6 +26,7 @@ class FakeMembers(members_pb2_grpc.MembersServiceServicer):
     def __init__(self) -> None:
         self.stores: set[tuple[str, str]] = set()
         self.members: dict[tuple[str, str], str] = {}  # (brand, member id) -> phone
+        self.birthdays: dict[tuple[str, str], str] = {}  # (brand, member id) -> YYYY-MM-DD
 
     async def GetStore(self, request: members_pb2.GetStoreRequest, context: object) -> members_pb2.Store:
         if (request.brand_id, request.store_id) not in self.stores:
@@ -35,7 +36,13 @@ class FakeMembers(members_pb2_grpc.MembersServiceServicer):
     async def GetMember(self, request: members_pb2.GetMemberRequest, context: object) -> members_pb2.Member:
         if (request.brand_id, request.member_id) not in self.members:
             raise NotFound("no such member", reason="MEMBER_NOT_FOUND", field="member_id")
-        return members_pb2.Member(id=request.member_id, brand_id=request.brand_id)
+        key = (request.brand_id, request.member_id)
+        return members_pb2.Member(
+            id=request.member_id,
+            brand_id=request.brand_id,
+            phone=self.members[key],
+            birthday=self.birthdays.get(key, ""),
+        )
 
     async def FindMemberByPhone(
         self, request: members_pb2.FindMemberByPhoneRequest, context: object
@@ -63,6 +70,7 @@ class Stack:
     pg_dsn: str
     nats_url: str
     bus: EventBus
+    runtime: Runtime
 
     def new_brand(self) -> Brand:
         brand = Brand(
@@ -74,6 +82,20 @@ class Stack:
         self.members.stores.add((brand.id, brand.store_id))
         self.members.members[(brand.id, brand.member_id)] = brand.member_phone
         return brand
+
+    def new_member(self, brand: Brand, birthday: str = "") -> str:
+        """Another member of ``brand`` known to the directory; returns their id."""
+        member_id = f"member-{uuid.uuid4().hex[:10]}"
+        self.members.members[(brand.id, member_id)] = f"+86139{uuid.uuid4().int % 10**8:08d}"
+        if birthday:
+            self.members.birthdays[(brand.id, member_id)] = birthday
+        return member_id
+
+    async def run_due_jobs(self) -> None:
+        """Run every job that is due now (tests move ``run_at`` into the past to travel in time)."""
+        assert self.runtime.worker is not None
+        while await self.runtime.worker.run_once():
+            pass
 
     async def fetchval(self, sql: str, *args: object) -> object:
         conn = await asyncpg.connect(self.pg_dsn)
@@ -91,9 +113,7 @@ async def stack(pg_dsn_factory: Callable[[str], str], nats_url: str) -> AsyncIte
         "members-fake",
         [(members_pb2_grpc.add_MembersServiceServicer_to_server, fake, "crm.members.v1.MembersService")],
     )
-    async with serving(
-        fake_service, ServiceSettings(service_name="members-fake", env="test")
-    ) as members_addr:
+    async with serving(fake_service, ServiceSettings(service_name="members-fake", env="test")) as members_addr:
         settings = Settings(
             pg_dsn=pg_dsn_factory("loyalty_component"),
             nats_url=nats_url,
@@ -103,11 +123,12 @@ async def stack(pg_dsn_factory: Callable[[str], str], nats_url: str) -> AsyncIte
             shutdown_grace_seconds=1.0,
         )
         await migrate(settings)
-        async with serving(await build(settings), settings) as addr:
+        service = await build(settings)
+        async with serving(service, settings) as addr:
             stub, channel = grpc_client.stub(LoyaltyServiceStub, addr, service="loyalty", timeout=15.0)
             bus = await EventBus.connect(nats_url, name="loyalty-tests")
             try:
-                yield Stack(stub, fake, settings.pg_dsn, nats_url, bus)
+                yield Stack(stub, fake, settings.pg_dsn, nats_url, bus, service.extra["runtime"])
             finally:
                 await bus.close()
                 await channel.close()

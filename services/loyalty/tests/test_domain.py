@@ -95,9 +95,7 @@ def test_fingerprint_changes_with_content() -> None:
 def test_fingerprint_ignores_the_timezone_an_instant_is_written_in() -> None:
     moment = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
     shanghai = moment.astimezone(timezone(timedelta(hours=8)))
-    assert order_fingerprint(an_order(occurred_at=moment)) == order_fingerprint(
-        an_order(occurred_at=shanghai)
-    )
+    assert order_fingerprint(an_order(occurred_at=moment)) == order_fingerprint(an_order(occurred_at=shanghai))
 
 
 @pytest.mark.parametrize(("total_fen", "points"), [(0, 0), (99, 0), (100, 1), (199, 1), (12345, 123)])

@@ -87,9 +87,7 @@ async def test_order_events_reach_jetstream_exactly_once(stack: Stack, brand: Br
     )
 
 
-async def test_member_registered_opens_an_account_once_even_when_delivered_twice(
-    stack: Stack, brand: Brand
-) -> None:
+async def test_member_registered_opens_an_account_once_even_when_delivered_twice(stack: Stack, brand: Brand) -> None:
     member_id = "member-registered-by-event"
     envelope = build_envelope(
         members_events.MemberRegistered(brand_id=brand.id, member_id=member_id, store_id=brand.store_id),

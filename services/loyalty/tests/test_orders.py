@@ -44,9 +44,7 @@ async def rejected(call: object) -> RemoteError:
 async def rows_of_brand(stack: Stack, brand: Brand) -> dict[str, int]:
     counts = {}
     for table in ("orders", "order_items", "points_ledger", "points_lots", "points_accounts", "outbox"):
-        counts[table] = int(
-            await stack.fetchval(f"SELECT count(*) FROM {table} WHERE brand_id = $1", brand.id)
-        )
+        counts[table] = int(await stack.fetchval(f"SELECT count(*) FROM {table} WHERE brand_id = $1", brand.id))
     return counts
 
 
@@ -71,14 +69,10 @@ async def test_order_of_a_member_credits_points_shown_by_the_account(stack: Stac
     assert list(account.expiring) == []
 
 
-async def test_second_order_adds_to_the_balance_and_writes_a_ledger_entry_each(
-    stack: Stack, brand: Brand
-) -> None:
+async def test_second_order_adds_to_the_balance_and_writes_a_ledger_entry_each(stack: Stack, brand: Brand) -> None:
     await stack.loyalty.RecordOrder(order_request(brand))
     second = await stack.loyalty.RecordOrder(
-        order_request(
-            brand, total_fen=99, items=[loyalty_pb2.OrderItem(sku="GUM", quantity=1, amount_fen=99)]
-        )
+        order_request(brand, total_fen=99, items=[loyalty_pb2.OrderItem(sku="GUM", quantity=1, amount_fen=99)])
     )
 
     assert second.points_earned == 0
@@ -187,18 +181,14 @@ async def test_unknown_member_id_is_invalid(stack: Stack, brand: Brand) -> None:
 
 
 async def test_order_by_phone_of_a_member_credits_that_member(stack: Stack, brand: Brand) -> None:
-    response = await stack.loyalty.RecordOrder(
-        order_request(brand, member_id="", member_phone=brand.member_phone)
-    )
+    response = await stack.loyalty.RecordOrder(order_request(brand, member_id="", member_phone=brand.member_phone))
 
     assert response.member.member_id == brand.member_id
     assert response.member.points_balance == 123
 
 
 async def test_order_by_phone_of_nobody_is_kept_without_member_or_points(stack: Stack, brand: Brand) -> None:
-    response = await stack.loyalty.RecordOrder(
-        order_request(brand, member_id="", member_phone="+8613900000000")
-    )
+    response = await stack.loyalty.RecordOrder(order_request(brand, member_id="", member_phone="+8613900000000"))
 
     assert response.order_id
     assert response.points_earned == 0
@@ -218,9 +208,7 @@ async def test_zero_value_order_is_recorded(stack: Stack, brand: Brand) -> None:
 
 async def test_points_account_of_unknown_member_is_not_found(stack: Stack, brand: Brand) -> None:
     error = await rejected(
-        stack.loyalty.GetPointsAccount(
-            loyalty_pb2.GetPointsAccountRequest(brand_id=brand.id, member_id="nobody")
-        )
+        stack.loyalty.GetPointsAccount(loyalty_pb2.GetPointsAccountRequest(brand_id=brand.id, member_id="nobody"))
     )
 
     assert error.code == grpc.StatusCode.NOT_FOUND

@@ -99,9 +99,9 @@ async def test_brand_store_and_staff_are_created_and_read_back(client: MembersSe
     store = await _store(client, brand.id)
     got = await client.GetStore(members_pb2.GetStoreRequest(brand_id=brand.id, store_id=store.id))
     assert got.open and got.HasField("location") and got.location.lat == pytest.approx(31.23)
-    assert [
-        s.id for s in (await client.ListStores(members_pb2.ListStoresRequest(brand_id=brand.id))).stores
-    ] == [store.id]
+    assert [s.id for s in (await client.ListStores(members_pb2.ListStoresRequest(brand_id=brand.id))).stores] == [
+        store.id
+    ]
 
     staff = await client.CreateStaff(
         members_pb2.CreateStaffRequest(
@@ -120,9 +120,7 @@ async def test_brand_store_and_staff_are_created_and_read_back(client: MembersSe
 
 async def test_duplicate_brand_code_is_already_exists(client: MembersServiceStub) -> None:
     brand = await _brand(client)
-    err = await _error(
-        client.CreateBrand(members_pb2.CreateBrandRequest(code=brand.code.upper(), name="Other"))
-    )
+    err = await _error(client.CreateBrand(members_pb2.CreateBrandRequest(code=brand.code.upper(), name="Other")))
     assert (err.code, err.reason, err.field) == (
         grpc.StatusCode.ALREADY_EXISTS,
         "DUPLICATE_BRAND_CODE",
@@ -264,9 +262,7 @@ async def test_second_registration_of_a_phone_returns_the_existing_member_id(
     brand = await _brand(client)
     phone = _phone()
     first = await client.RegisterMember(members_pb2.RegisterMemberRequest(brand_id=brand.id, phone=phone))
-    err = await _error(
-        client.RegisterMember(members_pb2.RegisterMemberRequest(brand_id=brand.id, phone=f"86{phone}"))
-    )
+    err = await _error(client.RegisterMember(members_pb2.RegisterMemberRequest(brand_id=brand.id, phone=f"86{phone}")))
     assert (err.code, err.reason, err.field) == (grpc.StatusCode.ALREADY_EXISTS, "DUPLICATE_PHONE", "phone")
     assert err.details == {"member_id": first.id}
 
@@ -285,10 +281,7 @@ async def test_twenty_concurrent_registrations_of_one_phone_create_exactly_one_m
     brand = await _brand(client)
     phone = _phone()
     results = await asyncio.gather(
-        *[
-            client.RegisterMember(members_pb2.RegisterMemberRequest(brand_id=brand.id, phone=phone))
-            for _ in range(20)
-        ],
+        *[client.RegisterMember(members_pb2.RegisterMemberRequest(brand_id=brand.id, phone=phone)) for _ in range(20)],
         return_exceptions=True,
     )
     winners = [r for r in results if isinstance(r, members_pb2.Member)]
@@ -307,13 +300,9 @@ async def test_member_of_brand_a_is_not_visible_through_brand_b(client: MembersS
     brand_a, brand_b = await _brand(client), await _brand(client)
     phone = _phone()
     member = await client.RegisterMember(members_pb2.RegisterMemberRequest(brand_id=brand_a.id, phone=phone))
-    err = await _error(
-        client.GetMember(members_pb2.GetMemberRequest(brand_id=brand_b.id, member_id=member.id))
-    )
+    err = await _error(client.GetMember(members_pb2.GetMemberRequest(brand_id=brand_b.id, member_id=member.id)))
     assert err.code == grpc.StatusCode.NOT_FOUND
-    err = await _error(
-        client.FindMemberByPhone(members_pb2.FindMemberByPhoneRequest(brand_id=brand_b.id, phone=phone))
-    )
+    err = await _error(client.FindMemberByPhone(members_pb2.FindMemberByPhoneRequest(brand_id=brand_b.id, phone=phone)))
     assert err.code == grpc.StatusCode.NOT_FOUND
 
 
@@ -325,27 +314,21 @@ async def test_stored_member_document_has_no_plaintext_phone(client: MembersServ
     assert national not in repr(raw)
     assert national[-8:] not in repr(raw)
     assert raw["consents"] == {}
-    outbox = await db["outbox"].find_one(
-        {"brand_id": brand.id, "event_type": "crm.members.v1.MemberRegistered"}
-    )
+    outbox = await db["outbox"].find_one({"brand_id": brand.id, "event_type": "crm.members.v1.MemberRegistered"})
     assert national.encode() not in bytes(outbox["envelope"])
 
 
 async def test_consents_record_time_and_source(client: MembersServiceStub, db: Any) -> None:
     brand = await _brand(client)
     member = await client.RegisterMember(
-        members_pb2.RegisterMemberRequest(
-            brand_id=brand.id, phone=_phone(), consents={"sms": True, "push": False}
-        )
+        members_pb2.RegisterMemberRequest(brand_id=brand.id, phone=_phone(), consents={"sms": True, "push": False})
     )
     raw = await db["members"].find_one({"_id": member.id})
     assert raw["consents"]["sms"]["granted"] is True and raw["consents"]["sms"]["source"] == "api"
     assert raw["consents"]["push"]["at"] == raw["registered_at"]
 
 
-async def test_member_registered_event_reaches_jetstream(
-    client: MembersServiceStub, settings: Settings
-) -> None:
+async def test_member_registered_event_reaches_jetstream(client: MembersServiceStub, settings: Settings) -> None:
     brand = await _brand(client)
     store = await _store(client, brand.id)
     member = await client.RegisterMember(
@@ -407,17 +390,12 @@ async def test_bad_registration_is_invalid_argument_and_writes_nothing(
     assert (err.code, err.field, err.reason) == (grpc.StatusCode.INVALID_ARGUMENT, field, reason)
     assert await db["members"].count_documents({"brand_id": brand.id}) == 0
     assert (
-        await db["outbox"].count_documents(
-            {"brand_id": brand.id, "event_type": "crm.members.v1.MemberRegistered"}
-        )
-        == 0
+        await db["outbox"].count_documents({"brand_id": brand.id, "event_type": "crm.members.v1.MemberRegistered"}) == 0
     )
 
 
 async def test_registration_in_unknown_brand_is_not_found(client: MembersServiceStub) -> None:
-    err = await _error(
-        client.RegisterMember(members_pb2.RegisterMemberRequest(brand_id="b_nope", phone=_phone()))
-    )
+    err = await _error(client.RegisterMember(members_pb2.RegisterMemberRequest(brand_id="b_nope", phone=_phone())))
     assert (err.code, err.reason) == (grpc.StatusCode.NOT_FOUND, "BRAND_NOT_FOUND")
 
 
@@ -435,9 +413,7 @@ async def test_guide_of_another_brand_is_rejected(client: MembersServiceStub) ->
         )
     )
     err = await _error(
-        client.RegisterMember(
-            members_pb2.RegisterMemberRequest(brand_id=brand_a.id, phone=_phone(), guide_id=guide.id)
-        )
+        client.RegisterMember(members_pb2.RegisterMemberRequest(brand_id=brand_a.id, phone=_phone(), guide_id=guide.id))
     )
     assert (err.code, err.field) == (grpc.StatusCode.INVALID_ARGUMENT, "guide_id")
     ok = await client.RegisterMember(

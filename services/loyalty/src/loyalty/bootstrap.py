@@ -13,14 +13,18 @@ from crm_common import grpc_client
 from crm_common.bus import EventBus
 from crm_common.consumer import EventConsumer, PgInbox
 from crm_common.grpc_server import Service
+from crm_common.jobs import JobQueue, JobWorker
 from crm_common.migrations import migrate_pg
 from crm_common.outbox import OutboxRelay, PgOutbox
 from crm_common.settings import PostgresSettings
-from loyalty.adapters.consumers import MEMBER_REGISTERED, member_registered_handler
-from loyalty.adapters.grpc_api import LoyaltyServicer
+from loyalty.adapters.consumers import SUBJECTS, members_handler
+from loyalty.adapters.grpc_api import Apps, LoyaltyServicer
 from loyalty.adapters.members_client import MembersDirectory
 from loyalty.adapters.repository import LoyaltyRepository
+from loyalty.app.coupons import COUPON_EXPIRE_JOB, COUPON_EXPIRING_JOB, CouponsApp
 from loyalty.app.loyalty import LoyaltyApp
+from loyalty.app.points import EXPIRE_JOB, TIER_REVIEW_JOB
+from loyalty.app.wallet import WalletApp
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SERVICE_NAME = loyalty_pb2.DESCRIPTOR.services_by_name["LoyaltyService"].full_name
@@ -55,10 +59,13 @@ class Runtime:
         self.relay: OutboxRelay | None = None
         self.consumer: EventConsumer | None = None
         self.app: LoyaltyApp | None = None
+        self.apps: Apps | None = None
+        self.worker: JobWorker | None = None
         self._ready = asyncio.Event()
 
     async def start(self) -> None:
-        """Connect PostgreSQL and NATS, then start the outbox relay and the MemberRegistered consumer."""
+        """Connect PostgreSQL and NATS, then start the outbox relay, the members-events consumer and the
+        job worker (points expiry, tier reviews, coupon reminders and expiry)."""
         s = self.settings
         self.pool = await asyncpg.create_pool(s.pg_dsn, min_size=s.pg_pool_min, max_size=s.pg_pool_max)
         self.bus = await EventBus.connect(s.nats_url, name=s.service_name)
@@ -67,21 +74,36 @@ class Runtime:
         repo = LoyaltyRepository(self.pool)
         outbox = PgOutbox(self.pool, source=s.service_name)
         self.relay = OutboxRelay(outbox, self.bus)
+        jobs = JobQueue(self.pool)
+        self.app = LoyaltyApp(self.pool, repo, outbox, MembersDirectory(self.members_stub), jobs)
+        coupons = CouponsApp(self.pool, outbox, jobs, self.app)
+        self.apps = Apps(self.app, coupons, WalletApp(self.pool, outbox, self.app))
         self.consumer = EventConsumer(
             self.bus,
             durable="loyalty-members",
             stream_service="members",
-            subjects=[MEMBER_REGISTERED],
-            handler=member_registered_handler(repo),
+            subjects=SUBJECTS,
+            handler=members_handler(self.app),
             inbox=PgInbox(self.pool),
         )
-        self.app = LoyaltyApp(self.pool, repo, outbox, MembersDirectory(self.members_stub))
+        self.worker = JobWorker(
+            self.pool,
+            {
+                EXPIRE_JOB: self.app.expire_points,
+                TIER_REVIEW_JOB: self.app.review_tier,
+                COUPON_EXPIRING_JOB: coupons.remind_expiring,
+                COUPON_EXPIRE_JOB: coupons.expire,
+            },
+        )
         await self.relay.start()
         await self.consumer.start()
+        await self.worker.start()
         self._ready.set()
 
     async def stop(self) -> None:
         """Stop taking events, let the relay finish its batch, then close connections (reverse of start)."""
+        if self.worker is not None:
+            await self.worker.stop()
         if self.consumer is not None:
             await self.consumer.stop()
         if self.relay is not None:
@@ -92,18 +114,18 @@ class Runtime:
         if self.pool is not None:
             await self.pool.close()
 
-    async def ready_app(self) -> LoyaltyApp:
+    async def ready_apps(self) -> Apps:
         """The use cases, once started. The port is bound before the start hook has finished, so an
         early call waits here (bounded by its own deadline) instead of meeting a half-built service."""
         await self._ready.wait()
-        assert self.app is not None
-        return self.app
+        assert self.apps is not None
+        return self.apps
 
 
 async def build(settings: Settings) -> Service:
     """The loyalty ``Service``: its servicer plus the runtime's start and stop hooks."""
     runtime = Runtime(settings)
-    servicer = LoyaltyServicer(runtime.ready_app)
+    servicer = LoyaltyServicer(runtime.ready_apps)
     return Service(
         name=settings.service_name,
         servicers=[(loyalty_pb2_grpc.add_LoyaltyServiceServicer_to_server, servicer, SERVICE_NAME)],

@@ -9,11 +9,14 @@ from pydantic import Field
 from pymongo import AsyncMongoClient
 
 from crm_common.bus import EventBus
+from crm_common.consumer import EventConsumer, MongoInbox
 from crm_common.grpc_server import Service
 from crm_common.migrations import ensure_mongo_indexes
 from crm_common.outbox import MongoOutbox, OutboxRelay
 from crm_common.settings import DEV_SECRET_MARKER, MongoSettings, require_real_secret
+from members.adapters.consumers import DURABLE, SUBJECTS, order_handler
 from members.adapters.grpc_api import MembersServicer, registration
+from members.adapters.imports import ImportRunner
 from members.adapters.repository import INDEXES, Repository
 from members.domain.pii import PiiCipher
 
@@ -50,7 +53,9 @@ async def build(settings: Settings) -> Service:
     repo = Repository(client, db)
     outbox = MongoOutbox(db, source=SERVICE)
     servicer = MembersServicer(repo, outbox, PiiCipher(settings.pii_key))
-    runtime: dict[str, Any] = {"repo": repo, "outbox": outbox, "servicer": servicer}
+    imports = ImportRunner(servicer, repo, outbox)
+    servicer.imports = imports
+    runtime: dict[str, Any] = {"repo": repo, "outbox": outbox, "servicer": servicer, "imports": imports}
 
     async def start() -> None:
         await client.admin.command("ping")
@@ -63,8 +68,22 @@ async def build(settings: Settings) -> Service:
         relay = OutboxRelay(outbox, bus)
         runtime["relay"] = relay
         await relay.start()
+        orders = EventConsumer(
+            bus,
+            durable=DURABLE,
+            stream_service="loyalty",
+            subjects=SUBJECTS,
+            handler=order_handler(servicer),
+            inbox=MongoInbox(client, db),
+        )
+        runtime["orders"] = orders
+        await orders.start()
+        await imports.resume()
 
     async def stop() -> None:
+        await imports.stop()
+        if "orders" in runtime:
+            await runtime["orders"].stop()
         if "relay" in runtime:
             await runtime["relay"].stop()
         if "bus" in runtime:

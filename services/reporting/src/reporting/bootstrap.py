@@ -1,4 +1,4 @@
-"""Composition root of the reporting service: settings, pool, bus, members client, consumers, servicer."""
+"""Composition root of the reporting service: settings, pool, bus, consumers, outbox relay, jobs, servicer."""
 
 from __future__ import annotations
 
@@ -12,11 +12,15 @@ from crm_common.bus import EventBus
 from crm_common.consumer import EventConsumer, PgInbox, route
 from crm_common.grpc_client import close_all, stub
 from crm_common.grpc_server import Service
+from crm_common.jobs import JobQueue, JobWorker
 from crm_common.migrations import migrate_pg
+from crm_common.outbox import OutboxRelay, PgOutbox
 from crm_common.settings import PostgresSettings
 from reporting.adapters.brands import BrandTimezones
 from reporting.adapters.consumers import FactsProjector
+from reporting.adapters.delivery import SmtpSettings
 from reporting.adapters.grpc_api import ReportingServicer
+from reporting.app import ANOMALY_SCAN, SCHEDULED_REPORT, Reports
 
 MIGRATIONS = resources.files("reporting") / "migrations"
 
@@ -25,11 +29,35 @@ class ReportingSettings(PostgresSettings):
     """Environment of the reporting service (``CRM_*``)."""
 
     service_name: str = "reporting"
+    smtp_host: str = ""
+    """Outgoing mail for scheduled reports; empty disables email delivery (webhooks still work)."""
+    smtp_port: int = 25
+    smtp_from: str = "reports@crm.invalid"
+    job_poll_seconds: float = 1.0
 
 
 async def migrate(settings: ReportingSettings) -> None:
     """Apply the platform tables and the fact tables."""
     await migrate_pg(settings.pg_dsn, MIGRATIONS)
+
+
+def consumers_for(
+    bus: EventBus, pool: asyncpg.Pool, projector: FactsProjector, **options: object
+) -> list[EventConsumer]:
+    """One durable consumer per stream the projector reads, feeding it through the inbox."""
+    inbox = PgInbox(pool)
+    return [
+        EventConsumer(
+            bus,
+            durable=durable,
+            stream_service=stream,
+            subjects=[t.DESCRIPTOR.full_name for t in handlers],
+            handler=route(handlers),
+            inbox=inbox,
+            **options,  # type: ignore[arg-type]
+        )
+        for durable, stream, handlers in projector.subscriptions()
+    ]
 
 
 async def build(settings: ReportingSettings) -> Service:
@@ -39,36 +67,37 @@ async def build(settings: ReportingSettings) -> Service:
     members, members_channel = stub(
         MembersServiceStub, settings.members_addr, service="members", timeout=settings.rpc_timeout_seconds
     )
-    projector = FactsProjector(BrandTimezones(members))
-    running: list[EventConsumer] = []
+    outbox = PgOutbox(pool, source="reporting")  # type: ignore[arg-type]
+    jobs = JobQueue(pool)  # type: ignore[arg-type]
+    smtp = SmtpSettings(settings.smtp_host, settings.smtp_port, settings.smtp_from) if settings.smtp_host else None
+    reports = Reports(pool, outbox=outbox, jobs=jobs, smtp=smtp)  # type: ignore[arg-type]
+    projector = FactsProjector(BrandTimezones(members), on_new_brand=reports.schedule_scan)
+    running: list[EventConsumer | OutboxRelay | JobWorker] = []
     buses: list[EventBus] = []
 
     async def start() -> None:
         await pool
         bus = await EventBus.connect(settings.nats_url, name=settings.service_name)
         buses.append(bus)
-        inbox = PgInbox(pool)
-        for durable, stream, handlers in projector.subscriptions():
-            consumer = EventConsumer(
-                bus,
-                durable=durable,
-                stream_service=stream,
-                subjects=[t.DESCRIPTOR.full_name for t in handlers],
-                handler=route(handlers),
-                inbox=inbox,
-            )
-            await consumer.start()
-            running.append(consumer)
+        await bus.ensure_stream("reporting")
+        running.extend(consumers_for(bus, pool, projector))  # type: ignore[arg-type]
+        running.append(OutboxRelay(outbox, bus))
+        running.append(
+            JobWorker(pool, {SCHEDULED_REPORT: reports.report_job, ANOMALY_SCAN: reports.scan_job},  # type: ignore[arg-type]
+                      poll_interval=settings.job_poll_seconds)
+        )
+        for part in running:
+            await part.start()
 
     async def stop() -> None:
-        for consumer in running:
-            await consumer.stop()
+        for part in running:
+            await part.stop()
         for bus in buses:
             await bus.close()
         await close_all(members_channel)
         await pool.close()
 
-    servicer = ReportingServicer(pool)
+    servicer = ReportingServicer(reports)
     full_name = reporting_pb2.DESCRIPTOR.services_by_name["ReportingService"].full_name
     return Service(
         name=settings.service_name,

@@ -2,25 +2,56 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import asyncpg
 
 from crm.members.v1 import events_pb2 as members_events
-from crm_common.consumer import Handler
+from crm_common.consumer import Handler, route
 from crm_common.events import Event, event_type
-from loyalty.adapters.repository import LoyaltyRepository
+from loyalty.app.loyalty import LoyaltyApp
 
 MEMBER_REGISTERED = event_type(members_events.MemberRegistered())
+MEMBER_MERGED = event_type(members_events.MemberMerged())
+MEMBER_ERASED = event_type(members_events.MemberErased())
+SUBJECTS = [MEMBER_REGISTERED, MEMBER_MERGED, MEMBER_ERASED]
 
 
-def member_registered_handler(repo: LoyaltyRepository) -> Handler:
-    """A handler opening the points account of each newly registered member (idempotent upsert)."""
+def _birthday(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
 
-    async def on_member_registered(conn: asyncpg.Connection, event: Event) -> None:
-        payload = event.payload
-        if not isinstance(payload, members_events.MemberRegistered):
-            return  # the subscription is filtered; anything else is not ours to handle
-        brand_id = payload.brand_id or event.brand_id
-        if brand_id and payload.member_id:
-            await repo.open_account(conn, brand_id, payload.member_id)
 
-    return on_member_registered
+def members_handler(app: LoyaltyApp) -> Handler:
+    """One handler for the members events loyalty follows (registration, merge, erasure)."""
+
+    async def on_registered(conn: asyncpg.Connection, event: Event) -> None:
+        p = event.payload
+        assert isinstance(p, members_events.MemberRegistered)
+        brand_id = p.brand_id or event.brand_id
+        if brand_id and p.member_id:
+            await app.member_registered(conn, brand_id, p.member_id, _birthday(p.birthday))
+
+    async def on_merged(conn: asyncpg.Connection, event: Event) -> None:
+        p = event.payload
+        assert isinstance(p, members_events.MemberMerged)
+        brand_id = p.brand_id or event.brand_id
+        if brand_id and p.survivor_member_id and p.merged_member_id:
+            await app.member_merged(conn, brand_id, p.survivor_member_id, p.merged_member_id)
+
+    async def on_erased(conn: asyncpg.Connection, event: Event) -> None:
+        p = event.payload
+        assert isinstance(p, members_events.MemberErased)
+        brand_id = p.brand_id or event.brand_id
+        if brand_id and p.member_id:
+            await app.member_erased(conn, brand_id, p.member_id)
+
+    return route(
+        {
+            members_events.MemberRegistered: on_registered,
+            members_events.MemberMerged: on_merged,
+            members_events.MemberErased: on_erased,
+        }
+    )

@@ -1,19 +1,24 @@
 """PostgreSQL access of the loyalty service. Every statement filters by brand_id.
 
 Methods that take a ``conn`` run in the caller's transaction, so a use case can put the order, the
-ledger entry and the outbox events in one commit.
+ledger entry, the lots and the outbox events in one commit. Every change of an account happens with the
+account row locked (``lock_account``), which serialises balance, debt, lots and tier per member.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
 
 from loyalty.domain.orders import OrderDraft
+from loyalty.domain.points import Lot
+from loyalty.domain.program import DEFAULT_PROGRAM, Program, parse_program
+
+Conn = asyncpg.Connection | asyncpg.Pool
 
 
 @dataclass(frozen=True)
@@ -25,26 +30,72 @@ class StoredOrder:
     response: dict[str, Any]
 
 
-@dataclass(frozen=True)
+@dataclass
 class Account:
-    """A member's points account as stored."""
+    """A member's points account as stored; mutated in memory by ``post`` while locked."""
 
     brand_id: str
     member_id: str
     balance: int
     growth_value: int
     tier: str
+    debt: int = 0
+    tier_floor: str = ""
+    tier_review_at: datetime | None = None
+    birthday: date | None = None
+
+
+_ACCOUNT_COLUMNS = "brand_id, member_id, balance, growth_value, tier, debt, tier_floor, tier_review_at, birthday"
 
 
 class LoyaltyRepository:
-    """Orders, points accounts, ledger entries and lots."""
+    """Orders, programmes, points accounts, ledger entries, lots and idempotency keys."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
+        self._programs: dict[tuple[str, int], Program] = {}
 
-    async def find_order(
-        self, conn: asyncpg.Connection | asyncpg.Pool, brand_id: str, external_id: str
-    ) -> StoredOrder | None:
+    # --- programmes ----------------------------------------------------------------------------------------
+
+    async def current_program(self, conn: Conn, brand_id: str) -> Program:
+        """The brand's programme in force (the default until one is stored); parsed once per version."""
+        row = await conn.fetchrow(
+            "SELECT version, config FROM programs WHERE brand_id = $1 ORDER BY version DESC LIMIT 1", brand_id
+        )
+        if row is None:
+            return DEFAULT_PROGRAM
+        key = (brand_id, row["version"])
+        program = self._programs.get(key)
+        if program is None:
+            program = parse_program(json.loads(row["config"]), version=row["version"])
+            self._programs[key] = program
+        return program
+
+    async def program_row(self, brand_id: str) -> asyncpg.Record | None:
+        """The latest stored programme row (version, config, created_by, created_at)."""
+        return await self.pool.fetchrow(
+            "SELECT version, config, created_by, created_at FROM programs WHERE brand_id = $1"
+            " ORDER BY version DESC LIMIT 1",
+            brand_id,
+        )
+
+    async def store_program(
+        self, conn: asyncpg.Connection, brand_id: str, config: dict[str, Any], staff_id: str
+    ) -> asyncpg.Record:
+        """A new version of the brand's programme. Concurrent PUTs serialise on an advisory lock."""
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('program:' || $1))", brand_id)
+        return await conn.fetchrow(
+            "INSERT INTO programs (brand_id, version, config, created_by)"
+            " SELECT $1, coalesce(max(version), 0) + 1, $2::jsonb, $3 FROM programs WHERE brand_id = $1"
+            " RETURNING version, config, created_by, created_at",
+            brand_id,
+            json.dumps(config),
+            staff_id,
+        )
+
+    # --- orders --------------------------------------------------------------------------------------------
+
+    async def find_order(self, conn: Conn, brand_id: str, external_id: str) -> StoredOrder | None:
         """The order recorded under ``external_id`` in the brand, if any."""
         row = await conn.fetchrow(
             "SELECT id, fingerprint, response FROM orders WHERE brand_id = $1 AND external_id = $2",
@@ -53,9 +104,7 @@ class LoyaltyRepository:
         )
         if row is None:
             return None
-        return StoredOrder(
-            row["id"], row["fingerprint"], json.loads(row["response"]) if row["response"] else {}
-        )
+        return StoredOrder(row["id"], row["fingerprint"], json.loads(row["response"]) if row["response"] else {})
 
     async def insert_order(
         self,
@@ -66,6 +115,7 @@ class LoyaltyRepository:
         member_id: str | None,
         occurred_at: datetime,
         fingerprint: str,
+        program_version: int,
     ) -> bool:
         """Claim ``(brand, external_id)`` for this order; False when another order already holds it.
 
@@ -74,7 +124,8 @@ class LoyaltyRepository:
         """
         inserted = await conn.fetchval(
             "INSERT INTO orders (id, brand_id, external_id, store_id, member_id, occurred_at, total_fen,"
-            " item_count, fingerprint) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            " item_count, fingerprint, member_phone, program_version)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
             " ON CONFLICT (brand_id, external_id) DO NOTHING RETURNING id",
             order_id,
             order.brand_id,
@@ -85,6 +136,8 @@ class LoyaltyRepository:
             order.total_fen,
             order.item_count,
             fingerprint,
+            None if member_id else order.member_phone,  # kept only until the phone's owner registers
+            program_version,
         )
         if inserted is None:
             return False
@@ -92,16 +145,7 @@ class LoyaltyRepository:
             "INSERT INTO order_items (order_id, line_no, brand_id, sku, name, category, quantity, amount_fen)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             [
-                (
-                    order_id,
-                    i,
-                    order.brand_id,
-                    line.sku,
-                    line.name,
-                    line.category,
-                    line.quantity,
-                    line.amount_fen,
-                )
+                (order_id, i, order.brand_id, line.sku, line.name, line.category, line.quantity, line.amount_fen)
                 for i, line in enumerate(order.items)
             ],
         )
@@ -112,34 +156,52 @@ class LoyaltyRepository:
         conn: asyncpg.Connection,
         brand_id: str,
         order_id: str,
+        *,
         points_earned: int,
+        growth_earned: int,
+        lot_id: int | None,
         response: dict[str, Any],
     ) -> None:
-        """Store the answer given to the first post, to replay it to repeats."""
+        """Store the answer given to the first post (replayed to repeats) and what the order earned."""
         await conn.execute(
-            "UPDATE orders SET response = $3::jsonb, points_earned = $4 WHERE brand_id = $1 AND id = $2",
+            "UPDATE orders SET response = $3::jsonb, points_earned = $4, growth_earned = $5, lot_id = $6"
+            " WHERE brand_id = $1 AND id = $2",
             brand_id,
             order_id,
             json.dumps(response),
             points_earned,
+            growth_earned,
+            lot_id,
         )
 
-    async def open_account(
-        self, conn: asyncpg.Connection | asyncpg.Pool, brand_id: str, member_id: str
-    ) -> bool:
+    async def lock_order(self, conn: asyncpg.Connection, brand_id: str, external_id: str) -> asyncpg.Record | None:
+        """The order row, locked: refunds of one order serialise here."""
+        return await conn.fetchrow(
+            "SELECT * FROM orders WHERE brand_id = $1 AND external_id = $2 FOR UPDATE", brand_id, external_id
+        )
+
+    async def order_items(self, conn: Conn, order_id: str) -> list[asyncpg.Record]:
+        """The order's lines in receipt order."""
+        return await conn.fetch("SELECT * FROM order_items WHERE order_id = $1 ORDER BY line_no", order_id)
+
+    # --- accounts ------------------------------------------------------------------------------------------
+
+    async def open_account(self, conn: Conn, brand_id: str, member_id: str, birthday: date | None = None) -> bool:
         """Create the member's account if it does not exist; True when this call created it."""
         status = await conn.execute(
-            "INSERT INTO points_accounts (brand_id, member_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            "INSERT INTO points_accounts (brand_id, member_id, birthday) VALUES ($1, $2, $3)"
+            " ON CONFLICT (brand_id, member_id) DO UPDATE SET birthday = coalesce(EXCLUDED.birthday,"
+            " points_accounts.birthday) WHERE EXCLUDED.birthday IS NOT NULL",
             brand_id,
             member_id,
+            birthday,
         )
         return status == "INSERT 0 1"
 
     async def lock_account(self, conn: asyncpg.Connection, brand_id: str, member_id: str) -> Account:
         """Read the account with a row lock held until the transaction ends (serialises balance changes)."""
         row = await conn.fetchrow(
-            "SELECT brand_id, member_id, balance, growth_value, tier FROM points_accounts"
-            " WHERE brand_id = $1 AND member_id = $2 FOR UPDATE",
+            f"SELECT {_ACCOUNT_COLUMNS} FROM points_accounts WHERE brand_id = $1 AND member_id = $2 FOR UPDATE",
             brand_id,
             member_id,
         )
@@ -150,14 +212,30 @@ class LoyaltyRepository:
     async def get_account(self, brand_id: str, member_id: str) -> Account | None:
         """The account as committed, or None when the member has none yet."""
         row = await self.pool.fetchrow(
-            "SELECT brand_id, member_id, balance, growth_value, tier FROM points_accounts"
-            " WHERE brand_id = $1 AND member_id = $2",
+            f"SELECT {_ACCOUNT_COLUMNS} FROM points_accounts WHERE brand_id = $1 AND member_id = $2",
             brand_id,
             member_id,
         )
         return Account(**dict(row)) if row else None
 
-    async def append_entry(
+    async def save_account(self, conn: asyncpg.Connection, account: Account) -> None:
+        """Write balance, debt, growth value and tier state of a locked account."""
+        await conn.execute(
+            "UPDATE points_accounts SET balance = $3, debt = $4, growth_value = $5, tier = $6, tier_floor = $7,"
+            " tier_review_at = $8, updated_at = now() WHERE brand_id = $1 AND member_id = $2",
+            account.brand_id,
+            account.member_id,
+            account.balance,
+            account.debt,
+            account.growth_value,
+            account.tier,
+            account.tier_floor,
+            account.tier_review_at,
+        )
+
+    # --- ledger, lots, growth ------------------------------------------------------------------------------
+
+    async def post(
         self,
         conn: asyncpg.Connection,
         account: Account,
@@ -165,18 +243,32 @@ class LoyaltyRepository:
         delta: int,
         reason: str,
         reference: str,
-        balance_after: int,
+        debt_delta: int = 0,
+        staff_id: str = "",
+        note: str = "",
     ) -> int:
-        """Append a ledger entry for a locked account; return its id."""
+        """Append a ledger entry for a locked account and apply it to ``account`` in memory; return its id.
+
+        The caller saves the account (``save_account``) before committing.
+        """
+        account.balance += delta
+        account.debt += debt_delta
+        if account.balance < 0 or account.debt < 0:
+            raise ValueError("a ledger entry may never leave a negative balance or debt")
         entry_id: int = await conn.fetchval(
-            "INSERT INTO points_ledger (brand_id, member_id, delta, reason, reference, balance_after)"
-            " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            "INSERT INTO points_ledger (brand_id, member_id, delta, reason, reference, balance_after,"
+            " debt_delta, debt_after, staff_id, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            " RETURNING id",
             account.brand_id,
             account.member_id,
             delta,
             reason,
             reference,
-            balance_after,
+            account.balance,
+            debt_delta,
+            account.debt,
+            staff_id,
+            note,
         )
         return entry_id
 
@@ -187,29 +279,132 @@ class LoyaltyRepository:
         *,
         entry_id: int,
         points: int,
+        earned_at: datetime,
         expires_at: datetime | None,
-    ) -> None:
+    ) -> int:
         """Record earned points as a lot, so expiry and spending can work oldest first later."""
-        await conn.execute(
-            "INSERT INTO points_lots (brand_id, member_id, ledger_entry_id, points, remaining, expires_at)"
-            " VALUES ($1, $2, $3, $4, $4, $5)",
+        lot_id: int = await conn.fetchval(
+            "INSERT INTO points_lots (brand_id, member_id, ledger_entry_id, points, remaining, earned_at,"
+            " expires_at) VALUES ($1, $2, $3, $4, $4, $5, $6) RETURNING id",
             account.brand_id,
             account.member_id,
             entry_id,
             points,
+            earned_at,
             expires_at,
         )
+        return lot_id
 
-    async def update_account(
-        self, conn: asyncpg.Connection, account: Account, *, balance: int, growth_value: int, tier: str
-    ) -> None:
-        """Write the new balance, growth value and tier of a locked account."""
-        await conn.execute(
-            "UPDATE points_accounts SET balance = $3, growth_value = $4, tier = $5, updated_at = now()"
-            " WHERE brand_id = $1 AND member_id = $2",
+    async def live_lots(self, conn: asyncpg.Connection, account: Account, first: int | None = None) -> list[Lot]:
+        """Live lots of a locked account, oldest first (lot ``first`` ahead of all, when given)."""
+        rows = await conn.fetch(
+            "SELECT id, remaining FROM points_lots WHERE brand_id = $1 AND member_id = $2 AND remaining > 0"
+            " ORDER BY (id = $3) DESC, earned_at, id",
             account.brand_id,
             account.member_id,
-            balance,
-            growth_value,
-            tier,
+            first or 0,
+        )
+        return [Lot(r["id"], r["remaining"]) for r in rows]
+
+    async def take_from_lots(self, conn: asyncpg.Connection, taken: list[tuple[int, int]]) -> None:
+        """Lower lots' ``remaining`` by what a spend/reversal consumed."""
+        if taken:
+            await conn.executemany("UPDATE points_lots SET remaining = remaining - $2 WHERE id = $1", taken)
+
+    async def add_growth(
+        self, conn: asyncpg.Connection, account: Account, *, delta: int, reason: str, reference: str, at: datetime
+    ) -> None:
+        """Record a growth-value change (dated, for the rolling period) and apply it to ``account``."""
+        if delta == 0:
+            return
+        account.growth_value = max(account.growth_value + delta, 0)
+        await conn.execute(
+            "INSERT INTO growth_ledger (brand_id, member_id, delta, reason, reference, created_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6)",
+            account.brand_id,
+            account.member_id,
+            delta,
+            reason,
+            reference,
+            at,
+        )
+
+    async def qualifying_growth(
+        self, conn: asyncpg.Connection, account: Account, program: Program, now: datetime
+    ) -> int:
+        """Growth value that counts for the tier: all of it, or the rolling period's."""
+        if program.tier_period_days is None:
+            return account.growth_value
+        value = await conn.fetchval(
+            "SELECT coalesce(sum(delta), 0) FROM growth_ledger WHERE brand_id = $1 AND member_id = $2"
+            " AND created_at > $3::timestamptz - make_interval(days => $4)",
+            account.brand_id,
+            account.member_id,
+            now,
+            program.tier_period_days,
+        )
+        return max(int(value), 0)
+
+    async def ledger_page(
+        self, brand_id: str, member_id: str, before_id: int | None, limit: int
+    ) -> list[asyncpg.Record]:
+        """Ledger entries newest first, ``limit`` of them, older than ``before_id`` when given."""
+        return await self.pool.fetch(
+            "SELECT * FROM points_ledger WHERE brand_id = $1 AND member_id = $2 AND ($3::bigint IS NULL OR id < $3)"
+            " ORDER BY id DESC LIMIT $4",
+            brand_id,
+            member_id,
+            before_id,
+            limit,
+        )
+
+    async def expiring(self, brand_id: str, member_id: str, until: datetime) -> list[tuple[int, datetime]]:
+        """Live points expiring before ``until``, summed per expiry moment, soonest first."""
+        rows = await self.pool.fetch(
+            "SELECT expires_at, sum(remaining)::bigint AS points FROM points_lots WHERE brand_id = $1"
+            " AND member_id = $2 AND remaining > 0 AND expires_at IS NOT NULL AND expires_at <= $3"
+            " GROUP BY expires_at ORDER BY expires_at",
+            brand_id,
+            member_id,
+            until,
+        )
+        return [(r["points"], r["expires_at"]) for r in rows]
+
+    # --- idempotency keys ----------------------------------------------------------------------------------
+
+    async def claim_key(
+        self, conn: asyncpg.Connection, brand_id: str, scope: str, key: str, fingerprint: str
+    ) -> asyncpg.Record | None:
+        """Claim an idempotency key in this transaction; None when claimed now, else the stored row.
+
+        A concurrent claim of the same key waits for the first transaction: if it commits, this returns
+        its row (to replay or refuse); if it rolls back (the command failed), this claim wins.
+        """
+        claimed = await conn.fetchval(
+            "INSERT INTO idempotency_keys (brand_id, scope, key, fingerprint) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT DO NOTHING RETURNING 1",
+            brand_id,
+            scope,
+            key,
+            fingerprint,
+        )
+        if claimed:
+            return None
+        return await conn.fetchrow(
+            "SELECT fingerprint, response FROM idempotency_keys WHERE brand_id = $1 AND scope = $2 AND key = $3",
+            brand_id,
+            scope,
+            key,
+        )
+
+    async def save_key_response(
+        self, conn: asyncpg.Connection, brand_id: str, scope: str, key: str, response: dict[str, Any]
+    ) -> None:
+        """The first answer of a keyed command, replayed to repeats."""
+        await conn.execute(
+            "UPDATE idempotency_keys SET response = $4::jsonb WHERE brand_id = $1 AND scope = $2 AND key = $3",
+            brand_id,
+            scope,
+            key,
+            json.dumps(response),
         )

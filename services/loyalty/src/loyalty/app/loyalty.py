@@ -1,25 +1,49 @@
-"""The loyalty use cases: record an order (idempotently, crediting points once) and read an account."""
+"""The loyalty use cases for orders and points: record and refund orders, redeem, adjust, award actions,
+read accounts and ledgers, the programme, and the timers (expiry, tier review) and member events.
+
+Every command is one transaction: its business rows, its ledger entries and its outbox events commit
+together or not at all.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 import asyncpg
 
 from crm.loyalty.v1 import events_pb2
-from crm_common.errors import AlreadyExists, InvalidArgument, NotFound
+from crm_common.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from crm_common.jobs import JobQueue
 from crm_common.outbox import PgOutbox
-from loyalty.adapters.repository import LoyaltyRepository, StoredOrder
-from loyalty.domain.orders import OrderDraft, order_fingerprint, validate_order
-from loyalty.domain.program import DEFAULT_PROGRAM, Earning, Program
+from loyalty.adapters.repository import Account, LoyaltyRepository, StoredOrder
+from loyalty.app.points import PointsBook
+from loyalty.domain.members import MemberInfo, e164
+from loyalty.domain.orders import (
+    OrderDraft,
+    OrderLine,
+    canonical_json,
+    content_fingerprint,
+    order_fingerprint,
+    validate_order,
+)
+from loyalty.domain.points import check_refund, consume_fifo, reverse, tier_at_review
+from loyalty.domain.program import ACTIONS, DEFAULT_PROGRAM, MemberFacts, Program, parse_program
 
 log = logging.getLogger(__name__)
 
 ORDER_REASON = "ORDER"
+REFUND_REASON = "REFUND"
+REDEMPTION_REASON = "REDEMPTION"
+ADJUSTMENT_REASON = "ADJUSTMENT"
+EXPIRY_REASON = "EXPIRY"
+MAX_KEY = 128
+DEFAULT_EXPIRING_DAYS = 30
 
 
 class Members(Protocol):
@@ -29,11 +53,11 @@ class Members(Protocol):
         """True when the store belongs to the brand."""
         ...
 
-    async def member_exists(self, brand_id: str, member_id: str) -> bool:
-        """True when the member belongs to the brand."""
+    async def get_member(self, brand_id: str, member_id: str, *, fresh: bool = False) -> MemberInfo | None:
+        """The brand's member, if any."""
         ...
 
-    async def member_id_by_phone(self, brand_id: str, phone: str) -> str | None:
+    async def member_by_phone(self, brand_id: str, phone: str) -> MemberInfo | None:
         """The brand's member with this phone, if registered."""
         ...
 
@@ -85,22 +109,61 @@ class AccountView:
     tier: str
     growth_value: int
     expiring: list[tuple[int, datetime]] = field(default_factory=list)
+    debt: int = 0
+
+
+@dataclass(frozen=True)
+class RefundLineDraft:
+    """A line given back: ``quantity`` units of ``sku``."""
+
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class RefundDraft:
+    """A refund as posted: of ``amount_fen`` of order ``external_id``, optionally naming lines."""
+
+    brand_id: str
+    external_id: str
+    external_refund_id: str
+    amount_fen: int
+    items: tuple[RefundLineDraft, ...] = ()
+    occurred_at: datetime | None = None
+
+
+def keyed(snapshot: dict[str, Any] | None, replayed: bool) -> dict[str, Any]:
+    """A stored keyed answer with its ``replayed`` flag."""
+    return {**(snapshot or {}), "replayed": replayed}
+
+
+def require(value: str, name: str, max_len: int = 64) -> None:
+    """InvalidArgument naming ``name`` when ``value`` is empty or too long."""
+    if not value or not value.strip():
+        raise InvalidArgument(f"{name} is required", field=name)
+    if len(value) > max_len:
+        raise InvalidArgument(f"{name} is longer than {max_len} characters", field=name)
 
 
 class LoyaltyApp:
     """Orchestrates orders and points; owns no I/O of its own beyond what it is given."""
 
     def __init__(
-        self, pool: asyncpg.Pool, repo: LoyaltyRepository, outbox: PgOutbox, members: Members
+        self,
+        pool: asyncpg.Pool,
+        repo: LoyaltyRepository,
+        outbox: PgOutbox,
+        members: Members,
+        jobs: JobQueue | None = None,
     ) -> None:
         self.pool = pool
         self.repo = repo
         self.outbox = outbox
         self.members = members
+        self.jobs = jobs or JobQueue(pool)
+        self.book = PointsBook(repo, outbox, self.jobs)
 
-    def program_for(self, brand_id: str) -> Program:
-        """The brand's programme. Every brand runs the default until programme config is stored."""
-        return DEFAULT_PROGRAM
+    # --- orders --------------------------------------------------------------------------------------------
 
     async def record_order(self, order: OrderDraft) -> OrderResult:
         """Record an order and credit its member in one transaction; a repeat replays the first answer.
@@ -117,18 +180,18 @@ class LoyaltyApp:
             return _replay(stored, fingerprint)
 
         if not await self.members.store_exists(order.brand_id, order.store_id):
-            raise InvalidArgument(
-                "store is not a store of this brand", reason="UNKNOWN_STORE", field="store_id"
-            )
-        member_id = await self._resolve_member(order)
+            raise InvalidArgument("store is not a store of this brand", reason="UNKNOWN_STORE", field="store_id")
+        member = await self._resolve_member(order)
+        member_id = member.member_id if member else None
+        if member is None:
+            # Keep the phone in one canonical form, so the member who registers with it later matches.
+            order = OrderDraft(**{**vars(order), "member_phone": e164(order.member_phone)})
 
-        program = self.program_for(order.brand_id)
-        earning = program.earn(order) if member_id else Earning(points=0, growth_value=0)
         recorded_at = datetime.now(UTC)
         occurred_at = order.occurred_at or recorded_at
         order_id = str(uuid.uuid4())
-
         async with self.pool.acquire() as conn, conn.transaction():
+            program = await self.repo.current_program(conn, order.brand_id)
             claimed = await self.repo.insert_order(
                 conn,
                 order_id=order_id,
@@ -136,6 +199,7 @@ class LoyaltyApp:
                 member_id=member_id,
                 occurred_at=occurred_at,
                 fingerprint=fingerprint,
+                program_version=program.version,
             )
             if not claimed:
                 # Lost a race with a concurrent post of the same external id: its transaction has
@@ -145,91 +209,772 @@ class LoyaltyApp:
                     raise RuntimeError("order vanished after a conflicting insert")
                 return _replay(stored, fingerprint)
 
-            member: MemberPoints | None = None
-            balance_after = 0
-            if member_id:
-                # The member may be newer than our MemberRegistered projection: open the account now.
-                await self.repo.open_account(conn, order.brand_id, member_id)
-                account = await self.repo.lock_account(conn, order.brand_id, member_id)
-                balance_after = account.balance + earning.points
-                growth_value = account.growth_value + earning.growth_value
-                tier = program.tier_for(growth_value)
-                if earning.points > 0:
-                    entry_id = await self.repo.append_entry(
-                        conn,
-                        account,
-                        delta=earning.points,
-                        reason=ORDER_REASON,
-                        reference=order_id,
-                        balance_after=balance_after,
-                    )
-                    expires_at = (
-                        recorded_at + timedelta(days=program.points_valid_days)
-                        if program.points_valid_days is not None
-                        else None
-                    )
-                    await self.repo.add_lot(
-                        conn, account, entry_id=entry_id, points=earning.points, expires_at=expires_at
-                    )
-                await self.repo.update_account(
-                    conn, account, balance=balance_after, growth_value=growth_value, tier=tier
-                )
-                member = MemberPoints(member_id=member_id, points_balance=balance_after, tier=tier)
-
-            result = OrderResult(order_id=order_id, points_earned=earning.points, member=member)
-            await self.repo.save_response(conn, order.brand_id, order_id, earning.points, result.to_json())
+            # Written before the account is locked, so a hot account's lock is held for one round trip less.
             await self.outbox.add(
                 conn,
                 _order_recorded(order, order_id, member_id, occurred_at),
                 brand_id=order.brand_id,
                 subject=order_id,
             )
-            if member_id and earning.points > 0:
-                await self.outbox.add(
-                    conn,
-                    events_pb2.PointsEarned(
-                        brand_id=order.brand_id,
-                        member_id=member_id,
-                        order_id=order_id,
-                        points=earning.points,
-                        balance_after=balance_after,
-                    ),
-                    brand_id=order.brand_id,
-                    subject=member_id,
+            points = growth = 0
+            lot_id: int | None = None
+            result_member: MemberPoints | None = None
+            if member is not None:
+                account = await self._open_and_lock(conn, order.brand_id, member.member_id, member.birthday)
+                points, growth, _, lot_id = await self._credit_order(
+                    conn, account, program, order, order_id, occurred_at, recorded_at
                 )
-        log.info(
-            "order recorded",
-            extra={"brand_id": order.brand_id, "order_id": order_id, "points": earning.points},
-        )
+                await self.repo.save_account(conn, account)
+                result_member = MemberPoints(account.member_id, account.balance, account.tier)
+
+            result = OrderResult(order_id=order_id, points_earned=points, member=result_member)
+            await self.repo.save_response(
+                conn,
+                order.brand_id,
+                order_id,
+                points_earned=points,
+                growth_earned=growth,
+                lot_id=lot_id,
+                response=result.to_json(),
+            )
+        log.info("order recorded", extra={"brand_id": order.brand_id, "order_id": order_id, "points": points})
         return result
 
-    async def _resolve_member(self, order: OrderDraft) -> str | None:
+    async def _credit_order(
+        self,
+        conn: asyncpg.Connection,
+        account: Account,
+        program: Program,
+        order: OrderDraft,
+        order_id: str,
+        occurred_at: datetime,
+        now: datetime,
+        *,
+        refunded_before_fen: int = 0,
+    ) -> tuple[int, int, int, int | None]:
+        """Earn points and growth for ``order`` on a locked account; returns (points earned by the whole
+        order, its growth, points credited now, lot id). An order attached late may have been refunded in
+        part already: that part is not credited (the same rounding as a refund's, so later refunds add up)."""
+        earning = program.earn(order, occurred_at, MemberFacts(tier=account.tier, birthday=account.birthday))
+        total = order.total_fen
+        reversed_points = earning.points * refunded_before_fen // total if total else 0
+        reversed_growth = earning.growth_value * refunded_before_fen // total if total else 0
+        points = earning.points - reversed_points
+        growth = earning.growth_value - reversed_growth
+        credited = await self.book.credit(
+            conn, account, program, points=points, reason=ORDER_REASON, reference=order_id, at=now
+        )
+        await self.repo.add_growth(conn, account, delta=growth, reason=ORDER_REASON, reference=order_id, at=now)
+        await self.book.retier(conn, account, program, now=now, cause="upgrade")
+        if points > 0:
+            await self.outbox.add(
+                conn,
+                events_pb2.PointsEarned(
+                    brand_id=account.brand_id,
+                    member_id=account.member_id,
+                    order_id=order_id,
+                    points=points,
+                    balance_after=account.balance,
+                ),
+                brand_id=account.brand_id,
+                subject=account.member_id,
+            )
+        return earning.points, earning.growth_value, points, credited.lot_id
+
+    async def _open_and_lock(
+        self, conn: asyncpg.Connection, brand_id: str, member_id: str, birthday: date | None = None
+    ) -> Account:
+        # The member may be newer than our MemberRegistered projection: open the account now.
+        await self.repo.open_account(conn, brand_id, member_id, birthday)
+        return await self.repo.lock_account(conn, brand_id, member_id)
+
+    async def _resolve_member(self, order: OrderDraft) -> MemberInfo | None:
         if order.member_id:
-            if not await self.members.member_exists(order.brand_id, order.member_id):
+            member = await self.members.get_member(order.brand_id, order.member_id)
+            if member is None:
                 raise InvalidArgument(
                     "member is not a member of this brand", reason="UNKNOWN_MEMBER", field="member_id"
                 )
-            return order.member_id
-        # Not a member (yet): the order is kept without one and earns nothing for now.
-        return await self.members.member_id_by_phone(order.brand_id, order.member_phone)
+            return member
+        # Not a member (yet): the order is kept without one and earns when the phone's owner registers.
+        return await self.members.member_by_phone(order.brand_id, order.member_phone)
 
-    async def get_points_account(self, brand_id: str, member_id: str) -> AccountView:
+    # --- refunds -------------------------------------------------------------------------------------------
+
+    async def refund_order(self, refund: RefundDraft) -> dict[str, Any]:
+        """Refund (part of) an order, reversing its points and growth proportionally; idempotent by
+        ``external_refund_id``. See ``loyalty.domain.points`` for the debt policy."""
+        require(refund.brand_id, "brand_id")
+        require(refund.external_id, "external_id")
+        require(refund.external_refund_id, "external_refund_id")
+        if refund.amount_fen < 0:
+            raise InvalidArgument("amount_fen must not be negative", field="amount_fen")
+        for i, line in enumerate(refund.items):
+            require(line.sku, f"items[{i}].sku")
+            if line.quantity <= 0:
+                raise InvalidArgument("quantity must be greater than 0", field=f"items[{i}].quantity")
+        fingerprint = content_fingerprint(
+            {
+                "external_id": refund.external_id,
+                "amount_fen": refund.amount_fen,
+                "items": [[line.sku, line.quantity] for line in refund.items],
+            }
+        )
+        now = datetime.now(UTC)
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                return await self._refund(conn, refund, fingerprint, now)
+        except asyncpg.UniqueViolationError:
+            # The same external_refund_id was used concurrently for another order of the brand.
+            raise AlreadyExists(
+                "external_refund_id was already used", reason="REFUND_CONFLICT", field="external_refund_id"
+            ) from None
+
+    async def _refund(
+        self, conn: asyncpg.Connection, refund: RefundDraft, fingerprint: str, now: datetime
+    ) -> dict[str, Any]:
+        order = await self.repo.lock_order(conn, refund.brand_id, refund.external_id)
+        if order is None:
+            raise NotFound("no such order in this brand", reason="ORDER_NOT_FOUND", field="external_id")
+        previous = await conn.fetchrow(
+            "SELECT order_id, fingerprint, response FROM refunds WHERE brand_id = $1 AND external_refund_id = $2",
+            refund.brand_id,
+            refund.external_refund_id,
+        )
+        if previous is not None:
+            if previous["fingerprint"] != fingerprint or previous["order_id"] != order["id"]:
+                raise AlreadyExists(
+                    "external_refund_id was already used for another refund",
+                    reason="REFUND_CONFLICT",
+                    field="external_refund_id",
+                )
+            return keyed(json.loads(previous["response"]), True)
+        check_refund(order["total_fen"], order["refunded_fen"], refund.amount_fen)
+        lines = await self._refund_lines(conn, order["id"], refund.items)
+
+        refund_id = str(uuid.uuid4())
+        points = growth = to_debt = excused = 0
+        member_out = None
+        member_id = order["member_id"]
+        if member_id:
+            account = await self.repo.lock_account(conn, refund.brand_id, member_id)
+            program = await self.repo.current_program(conn, refund.brand_id)
+            lot = None
+            if order["lot_id"] is not None:
+                lot = await conn.fetchrow("SELECT remaining, expired FROM points_lots WHERE id = $1", order["lot_id"])
+            reversal = reverse(
+                earned_points=order["points_earned"],
+                earned_growth=order["growth_earned"],
+                refunded_before_fen=order["refunded_fen"],
+                refund_fen=refund.amount_fen,
+                total_fen=order["total_fen"],
+                balance=account.balance,
+                expired_unexcused=(lot["expired"] - order["points_excused"]) if lot else 0,
+            )
+            points, growth, to_debt, excused = reversal.points, reversal.growth, reversal.to_debt, reversal.excused
+            if reversal.points:
+                # The order's own lot goes first: those are the points this refund takes back.
+                taken = consume_fifo(await self.repo.live_lots(conn, account, order["lot_id"]), reversal.from_balance)
+                await self.repo.take_from_lots(conn, taken)
+                await self.repo.post(
+                    conn,
+                    account,
+                    delta=-reversal.from_balance,
+                    debt_delta=reversal.to_debt,
+                    reason=REFUND_REASON,
+                    reference=refund_id,
+                    note=f"order {order['id']}",
+                )
+            await self.repo.add_growth(conn, account, delta=-growth, reason=REFUND_REASON, reference=refund_id, at=now)
+            await self.book.retier(conn, account, program, now=now, cause="refund")
+            await self.repo.save_account(conn, account)
+            member_out = {"member_id": member_id, "points_balance": account.balance, "tier": account.tier}
+
+        await conn.execute(
+            "UPDATE orders SET refunded_fen = refunded_fen + $2, points_reversed = points_reversed + $3,"
+            " points_excused = points_excused + $4, growth_reversed = growth_reversed + $5 WHERE id = $1",
+            order["id"],
+            refund.amount_fen,
+            points,
+            excused,
+            growth,
+        )
+        response = {
+            "refund_id": refund_id,
+            "points_reversed": points,
+            "growth_reversed": growth,
+            "debt_added": to_debt,
+            "member": member_out,
+        }
+        await conn.execute(
+            "INSERT INTO refunds (id, brand_id, order_id, external_refund_id, fingerprint, amount_fen, response)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)",
+            refund_id,
+            refund.brand_id,
+            order["id"],
+            refund.external_refund_id,
+            fingerprint,
+            refund.amount_fen,
+            json.dumps(response),
+        )
+        event = events_pb2.OrderRefunded(
+            brand_id=refund.brand_id,
+            order_id=order["id"],
+            external_id=order["external_id"],
+            refund_id=refund_id,
+            external_refund_id=refund.external_refund_id,
+            store_id=order["store_id"],
+            member_id=member_id or "",
+            amount_fen=refund.amount_fen,
+            points_reversed=points,
+            lines=[events_pb2.OrderLine(sku=sku, category=cat, quantity=q, amount_fen=a) for sku, cat, q, a in lines],
+        )
+        event.occurred_at.FromDatetime(refund.occurred_at or now)
+        await self.outbox.add(conn, event, brand_id=refund.brand_id, subject=order["id"])
+        return keyed(response, False)
+
+    async def _refund_lines(
+        self, conn: asyncpg.Connection, order_id: str, items: tuple[RefundLineDraft, ...]
+    ) -> list[tuple[str, str, int, int]]:
+        """Mark refunded quantities on the order's lines (never more than bought); return the refunded
+        lines as (sku, category, quantity, amount share)."""
+        if not items:
+            return []
+        wanted: dict[str, int] = defaultdict(int)
+        for line in items:
+            wanted[line.sku] += line.quantity
+        out = []
+        rows = await self.repo.order_items(conn, order_id)
+        for i, (sku, quantity) in enumerate(wanted.items()):
+            left = quantity
+            for row in rows:
+                if row["sku"] != sku or left == 0:
+                    continue
+                take = min(left, row["quantity"] - row["refunded_quantity"])
+                if take <= 0:
+                    continue
+                await conn.execute(
+                    "UPDATE order_items SET refunded_quantity = refunded_quantity + $3"
+                    " WHERE order_id = $1 AND line_no = $2",
+                    order_id,
+                    row["line_no"],
+                    take,
+                )
+                out.append((sku, row["category"], take, row["amount_fen"] * take // row["quantity"]))
+                left -= take
+            if left:
+                raise Conflict(
+                    "more units refunded than are left on the order",
+                    reason="REFUND_EXCEEDS_ORDER",
+                    field=f"items[{i}].quantity",
+                )
+        return out
+
+    # --- points commands -----------------------------------------------------------------------------------
+
+    async def _keyed(
+        self, conn: asyncpg.Connection, brand_id: str, scope: str, key: str, content: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """Claim an idempotency key; the stored answer when it is a repeat, None when this call is first."""
+        require(key, "idempotency_key", MAX_KEY)
+        row = await self.repo.claim_key(conn, brand_id, scope, key, content_fingerprint(content))
+        if row is None:
+            return None
+        if row["fingerprint"] != content_fingerprint(content):
+            raise AlreadyExists(
+                "the Idempotency-Key was already used for a different request",
+                reason="IDEMPOTENCY_CONFLICT",
+                field="idempotency_key",
+            )
+        return keyed(json.loads(row["response"]) if row["response"] else {}, True)
+
+    async def redeem_points(
+        self, brand_id: str, member_id: str, points: int, reason: str, key: str, reference: str = ""
+    ) -> dict[str, Any]:
+        """Spend points (gift in the points mall, points as payment); never below zero."""
+        require(brand_id, "brand_id")
+        require(member_id, "member_id")
+        require(reason, "reason", 200)
+        if points <= 0:
+            raise InvalidArgument("points must be greater than 0", field="points")
+        content = {"member_id": member_id, "points": points, "reason": reason, "reference": reference}
+        async with self.pool.acquire() as conn, conn.transaction():
+            replay = await self._keyed(conn, brand_id, "redeem", key, content)
+            if replay is not None:
+                return replay
+            account = await self._locked_existing(conn, brand_id, member_id, points)
+            entry_id = await self.book.spend(
+                conn, account, points=points, reason=REDEMPTION_REASON, reference=f"redeem:{key}", note=reason
+            )
+            await self.repo.save_account(conn, account)
+            await self.outbox.add(
+                conn,
+                events_pb2.PointsRedeemed(
+                    brand_id=brand_id,
+                    member_id=member_id,
+                    points=points,
+                    balance_after=account.balance,
+                    reason=reason,
+                    reference=reference or key,
+                ),
+                brand_id=brand_id,
+                subject=member_id,
+            )
+            response = {"balance": account.balance, "debt": account.debt, "delta": -points, "ledger_entry_id": entry_id}
+            await self.repo.save_key_response(conn, brand_id, "redeem", key, response)
+        return keyed(response, False)
+
+    async def _locked_existing(self, conn: asyncpg.Connection, brand_id: str, member_id: str, need: int) -> Account:
+        exists = await conn.fetchval(
+            "SELECT 1 FROM points_accounts WHERE brand_id = $1 AND member_id = $2", brand_id, member_id
+        )
+        if not exists:
+            # No account: nothing was ever earned, so any spend is short (the member may exist or not).
+            raise Conflict("not enough points", reason="INSUFFICIENT_POINTS", field="points", details={"balance": 0})
+        account = await self.repo.lock_account(conn, brand_id, member_id)
+        if account.balance < need:
+            raise Conflict(
+                "not enough points", reason="INSUFFICIENT_POINTS", field="points", details={"balance": account.balance}
+            )
+        return account
+
+    async def adjust_points(
+        self, brand_id: str, member_id: str, delta: int, staff_id: str, reason: str, key: str
+    ) -> dict[str, Any]:
+        """A staff correction; the ledger entry names the staff member. Never below zero."""
+        require(brand_id, "brand_id")
+        require(member_id, "member_id")
+        require(staff_id, "staff_id")
+        require(reason, "reason", 200)
+        if delta == 0:
+            raise InvalidArgument("delta must not be 0", field="delta")
+        content = {"member_id": member_id, "delta": delta, "reason": reason, "staff_id": staff_id}
+        now = datetime.now(UTC)
+        async with self.pool.acquire() as conn, conn.transaction():
+            replay = await self._keyed(conn, brand_id, "adjust", key, content)
+            if replay is not None:
+                return replay
+            reference = f"adjust:{key}"
+            if delta > 0:
+                if await self.members.get_member(brand_id, member_id) is None:
+                    raise NotFound("no such member in this brand", reason="MEMBER_NOT_FOUND", field="member_id")
+                account = await self._open_and_lock(conn, brand_id, member_id)
+                program = await self.repo.current_program(conn, brand_id)
+                credited = await self.book.credit(
+                    conn,
+                    account,
+                    program,
+                    points=delta,
+                    reason=ADJUSTMENT_REASON,
+                    reference=reference,
+                    at=now,
+                    staff_id=staff_id,
+                    note=reason,
+                )
+                entry_id = credited.entry_id
+            else:
+                account = await self._locked_existing(conn, brand_id, member_id, -delta)
+                entry_id = await self.book.spend(
+                    conn,
+                    account,
+                    points=-delta,
+                    reason=ADJUSTMENT_REASON,
+                    reference=reference,
+                    staff_id=staff_id,
+                    note=reason,
+                )
+            await self.repo.save_account(conn, account)
+            await self.outbox.add(
+                conn,
+                events_pb2.PointsAdjusted(
+                    brand_id=brand_id,
+                    member_id=member_id,
+                    delta=delta,
+                    balance_after=account.balance,
+                    staff_id=staff_id,
+                    reason=reason,
+                ),
+                brand_id=brand_id,
+                subject=member_id,
+            )
+            response = {"balance": account.balance, "debt": account.debt, "delta": delta, "ledger_entry_id": entry_id}
+            await self.repo.save_key_response(conn, brand_id, "adjust", key, response)
+        return keyed(response, False)
+
+    async def award_action(self, brand_id: str, member_id: str, action: str, reference: str) -> dict[str, Any]:
+        """Points for a non-purchase action, once per (action, reference) — e.g. one sign-in per day."""
+        require(brand_id, "brand_id")
+        require(member_id, "member_id")
+        if action not in ACTIONS:
+            raise InvalidArgument(f"action must be one of {', '.join(ACTIONS)}", field="action")
+        if action == "registration":
+            reference = member_id  # once per member, whatever the caller says
+        require(reference, "reference", MAX_KEY)
+        if await self.members.get_member(brand_id, member_id) is None:
+            raise NotFound("no such member in this brand", reason="MEMBER_NOT_FOUND", field="member_id")
+        async with self.pool.acquire() as conn, conn.transaction():
+            return await self.award_action_in(conn, brand_id, member_id, action, reference)
+
+    async def award_action_in(
+        self, conn: asyncpg.Connection, brand_id: str, member_id: str, action: str, reference: str
+    ) -> dict[str, Any]:
+        """``award_action`` inside the caller's transaction (also used by the MemberRegistered handler)."""
+        account = await self._open_and_lock(conn, brand_id, member_id)
+        reason = f"ACTION_{action.upper()}"
+        previous = await conn.fetchrow(
+            "SELECT id, delta, debt_delta FROM points_ledger WHERE brand_id = $1 AND member_id = $2 AND reason = $3"
+            " AND reference = $4",
+            brand_id,
+            member_id,
+            reason,
+            reference,
+        )
+        if previous is not None:
+            return {
+                "balance": account.balance,
+                "debt": account.debt,
+                "delta": previous["delta"] - previous["debt_delta"],
+                "ledger_entry_id": previous["id"],
+                "replayed": True,
+            }
+        program = await self.repo.current_program(conn, brand_id)
+        points = program.action_points.get(action, 0)
+        if points <= 0:
+            raise Conflict(
+                "the programme gives no points for this action", reason="ACTION_NOT_REWARDED", field="action"
+            )
+        credited = await self.book.credit(
+            conn, account, program, points=points, reason=reason, reference=reference, at=datetime.now(UTC)
+        )
+        await self.repo.save_account(conn, account)
+        await self.outbox.add(
+            conn,
+            events_pb2.PointsEarned(
+                brand_id=brand_id, member_id=member_id, points=points, balance_after=account.balance
+            ),
+            brand_id=brand_id,
+            subject=member_id,
+        )
+        return {
+            "balance": account.balance,
+            "debt": account.debt,
+            "delta": points,
+            "ledger_entry_id": credited.entry_id,
+            "replayed": False,
+        }
+
+    # --- reads ---------------------------------------------------------------------------------------------
+
+    async def get_points_account(self, brand_id: str, member_id: str, within_days: int = 0) -> AccountView:
         """Balance, tier and growth value of a member; NotFound when the brand has no such member."""
-        if not brand_id:
-            raise InvalidArgument("brand_id is required", field="brand_id")
-        if not member_id:
-            raise InvalidArgument("member_id is required", field="member_id")
+        require(brand_id, "brand_id")
+        require(member_id, "member_id")
         account = await self.repo.get_account(brand_id, member_id)
         if account is not None:
-            return AccountView(member_id, account.balance, account.tier, account.growth_value)
+            until = datetime.now(UTC) + timedelta(days=within_days or DEFAULT_EXPIRING_DAYS)
+            expiring = await self.repo.expiring(brand_id, member_id, until)
+            return AccountView(member_id, account.balance, account.tier, account.growth_value, expiring, account.debt)
         # No account yet may just mean MemberRegistered has not arrived: ask the directory before saying no.
-        if await self.members.member_exists(brand_id, member_id):
-            return AccountView(member_id, 0, self.program_for(brand_id).tier_for(0), 0)
+        if await self.members.get_member(brand_id, member_id) is not None:
+            return AccountView(member_id, 0, "", 0)
         raise NotFound("no such member in this brand", reason="MEMBER_NOT_FOUND", field="member_id")
 
-    async def open_account(self, conn: asyncpg.Connection, brand_id: str, member_id: str) -> None:
-        """Open a newly registered member's account (idempotent), inside the caller's transaction."""
-        await self.repo.open_account(conn, brand_id, member_id)
+    async def ledger(self, brand_id: str, member_id: str, cursor: str, limit: int) -> tuple[list[asyncpg.Record], str]:
+        """A page of the member's ledger, newest first, and the cursor of the next page ("" at the end)."""
+        require(brand_id, "brand_id")
+        require(member_id, "member_id")
+        limit = min(max(limit or 50, 1), 200)
+        try:
+            before = int(cursor) if cursor else None
+        except ValueError:
+            raise InvalidArgument("cursor is not valid", field="cursor") from None
+        rows = await self.repo.ledger_page(brand_id, member_id, before, limit + 1)
+        if not rows and before is None and await self.repo.get_account(brand_id, member_id) is None:
+            if await self.members.get_member(brand_id, member_id) is None:
+                raise NotFound("no such member in this brand", reason="MEMBER_NOT_FOUND", field="member_id")
+        next_cursor = str(rows[limit - 1]["id"]) if len(rows) > limit else ""
+        return list(rows[:limit]), next_cursor
+
+    # --- programme -----------------------------------------------------------------------------------------
+
+    async def get_program(self, brand_id: str) -> dict[str, Any]:
+        """The programme in force: version 0 is the built-in default."""
+        require(brand_id, "brand_id")
+        row = await self.repo.program_row(brand_id)
+        if row is None:
+            return {"version": 0, "config": DEFAULT_PROGRAM.to_json(), "updated_by": "", "updated_at": None}
+        return {
+            "version": row["version"],
+            "config": json.loads(row["config"]),
+            "updated_by": row["created_by"],
+            "updated_at": row["created_at"],
+        }
+
+    async def put_program(self, brand_id: str, config_json: str, staff_id: str) -> dict[str, Any]:
+        """Store a new version of the programme (validated); orders from now on earn under it."""
+        require(brand_id, "brand_id")
+        try:
+            doc = json.loads(config_json)
+        except ValueError:
+            raise InvalidArgument("config is not JSON", field="config_json") from None
+        program = parse_program(doc)
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await self.repo.store_program(conn, brand_id, program.to_json(), staff_id)
+        return {
+            "version": row["version"],
+            "config": json.loads(row["config"]),
+            "updated_by": row["created_by"],
+            "updated_at": row["created_at"],
+        }
+
+    # --- timers --------------------------------------------------------------------------------------------
+
+    async def expire_points(self, conn: asyncpg.Connection, payload: dict[str, Any]) -> None:
+        """Job: expire the member's lots that are due, as one ledger entry, and emit PointsExpired."""
+        brand_id, member_id = payload["brand_id"], payload["member_id"]
+        account = await self.repo.lock_account(conn, brand_id, member_id)
+        now = datetime.now(UTC)
+        # The sub-select reads each lot's remaining before the update zeroes it.
+        expired = int(
+            await conn.fetchval(
+                "WITH due AS (UPDATE points_lots l SET expired = l.expired + d.remaining, remaining = 0"
+                " FROM (SELECT id, remaining FROM points_lots WHERE brand_id = $1 AND member_id = $2 AND remaining > 0"
+                " AND expires_at <= $3) d WHERE l.id = d.id RETURNING d.remaining)"
+                " SELECT coalesce(sum(remaining), 0) FROM due",
+                brand_id,
+                member_id,
+                now,
+            )
+        )
+        if expired <= 0:
+            return
+        await self.repo.post(conn, account, delta=-expired, reason=EXPIRY_REASON, reference=payload["key"])
+        await self.repo.save_account(conn, account)
+        event = events_pb2.PointsExpired(
+            brand_id=brand_id, member_id=member_id, points=expired, balance_after=account.balance
+        )
+        event.expired_at.FromDatetime(now)
+        await self.outbox.add(conn, event, brand_id=brand_id, subject=member_id)
+
+    async def review_tier(self, conn: asyncpg.Connection, payload: dict[str, Any]) -> None:
+        """Job: end of a rolling period — the tier becomes what the period's growth reached."""
+        brand_id, member_id = payload["brand_id"], payload["member_id"]
+        account = await self.repo.lock_account(conn, brand_id, member_id)
+        due = datetime.fromisoformat(payload["review_at"])
+        if account.tier_review_at is None or account.tier_review_at != due:
+            return  # an upgrade moved the review since this job was scheduled: that newer job decides
+        program = await self.repo.current_program(conn, brand_id)
+        now = datetime.now(UTC)
+        reached = program.tier_for(await self.repo.qualifying_growth(conn, account, program, now))
+        state = tier_at_review(reached)
+        before = account.tier
+        account.tier, account.tier_floor = state.tier, state.floor
+        account.tier_review_at = None
+        if state.tier and program.tier_period_days is not None:
+            account.tier_review_at = now + timedelta(days=program.tier_period_days)
+            await self.book.schedule_review(conn, account)
+        await self.repo.save_account(conn, account)
+        if before != account.tier:
+            await self.book.tier_changed(
+                conn,
+                account,
+                before,
+                "downgrade" if program.tier_rank(account.tier) < program.tier_rank(before) else "upgrade",
+            )
+
+    # --- member events -------------------------------------------------------------------------------------
+
+    async def member_registered(
+        self, conn: asyncpg.Connection, brand_id: str, member_id: str, birthday: date | None
+    ) -> None:
+        """Open the account (idempotent), credit registration points if the programme gives any, and
+        attach orders taken for the member's phone before they registered."""
+        await self.repo.open_account(conn, brand_id, member_id, birthday)
+        program = await self.repo.current_program(conn, brand_id)
+        if program.action_points.get("registration", 0) > 0:
+            await self.award_action_in(conn, brand_id, member_id, "registration", member_id)
+        pending = await conn.fetchval(
+            "SELECT 1 FROM orders WHERE brand_id = $1 AND member_id IS NULL AND member_phone IS NOT NULL LIMIT 1",
+            brand_id,
+        )
+        if not pending:
+            return
+        # The event carries only a keyed hash of the phone; ask the directory for the phone itself.
+        member = await self.members.get_member(brand_id, member_id, fresh=True)
+        if member is None or not member.phone:
+            return
+        await self.attach_orders(conn, brand_id, member_id, e164(member.phone))
+
+    async def attach_orders(self, conn: asyncpg.Connection, brand_id: str, member_id: str, phone: str) -> int:
+        """Give the member the orders kept for their phone, crediting what is left of each after refunds."""
+        orders = await conn.fetch(
+            "SELECT * FROM orders WHERE brand_id = $1 AND member_id IS NULL AND member_phone = $2"
+            " ORDER BY occurred_at FOR UPDATE",
+            brand_id,
+            phone,
+        )
+        if not orders:
+            return 0
+        account = await self._open_and_lock(conn, brand_id, member_id)
+        program = await self.repo.current_program(conn, brand_id)
+        now = datetime.now(UTC)
+        for row in orders:
+            items = await self.repo.order_items(conn, row["id"])
+            draft = OrderDraft(
+                brand_id=brand_id,
+                external_id=row["external_id"],
+                store_id=row["store_id"],
+                member_id=member_id,
+                occurred_at=row["occurred_at"],
+                total_fen=row["total_fen"],
+                items=tuple(
+                    OrderLine(sku=i["sku"], quantity=i["quantity"], amount_fen=i["amount_fen"], category=i["category"])
+                    for i in items
+                ),
+            )
+            points, growth, credited, lot_id = await self._credit_order(
+                conn,
+                account,
+                program,
+                draft,
+                row["id"],
+                row["occurred_at"],
+                now,
+                refunded_before_fen=row["refunded_fen"],
+            )
+            # What earlier refunds would have reversed counts as reversed, so later refunds stay proportional.
+            await conn.execute(
+                "UPDATE orders SET member_id = $2, member_phone = NULL, points_earned = $3, growth_earned = $4,"
+                " lot_id = $5, points_reversed = $3::bigint - $6::bigint WHERE id = $1",
+                row["id"],
+                member_id,
+                points,
+                growth,
+                lot_id,
+                credited,
+            )
+        await self.repo.save_account(conn, account)
+        return len(orders)
+
+    async def member_erased(self, conn: asyncpg.Connection, brand_id: str, member_id: str) -> None:
+        """PIPL erasure: drop personal data loyalty holds (phones kept on orders, the birthday)."""
+        await conn.execute(
+            "UPDATE orders SET member_phone = NULL WHERE brand_id = $1 AND member_id = $2", brand_id, member_id
+        )
+        await conn.execute(
+            "UPDATE points_accounts SET birthday = NULL WHERE brand_id = $1 AND member_id = $2", brand_id, member_id
+        )
+
+    async def member_merged(self, conn: asyncpg.Connection, brand_id: str, survivor: str, merged: str) -> None:
+        """Move the merged member's points, debt, lots, growth, orders, coupons and wallet to the survivor.
+
+        Idempotent twice over: the inbox row, and ``merged_into`` on the merged account.
+        """
+        if survivor == merged:
+            return
+        for member_id in sorted((survivor, merged)):  # a fixed lock order: no deadlock with a reverse merge
+            await self.repo.open_account(conn, brand_id, member_id)
+            await conn.execute(
+                "SELECT 1 FROM points_accounts WHERE brand_id = $1 AND member_id = $2 FOR UPDATE", brand_id, member_id
+            )
+        src = await self.repo.lock_account(conn, brand_id, merged)
+        dst = await self.repo.lock_account(conn, brand_id, survivor)
+        if await conn.fetchval(
+            "SELECT merged_into FROM points_accounts WHERE brand_id = $1 AND member_id = $2", brand_id, merged
+        ):
+            return
+        moved_points, moved_debt = src.balance, src.debt
+        if moved_points or moved_debt:
+            await self.repo.post(
+                conn, src, delta=-moved_points, debt_delta=-moved_debt, reason="MERGE_OUT", reference=survivor
+            )
+            await self.repo.post(
+                conn, dst, delta=moved_points, debt_delta=moved_debt, reason="MERGE_IN", reference=merged
+            )
+        await conn.execute(
+            "UPDATE points_lots SET member_id = $3 WHERE brand_id = $1 AND member_id = $2 AND remaining > 0",
+            brand_id,
+            merged,
+            survivor,
+        )
+        # Dated growth moves as it was earned, so the survivor's rolling period counts it correctly.
+        growth_rows = await conn.fetch(
+            "SELECT delta, reason, reference, created_at FROM growth_ledger WHERE brand_id = $1 AND member_id = $2",
+            brand_id,
+            merged,
+        )
+        for g in growth_rows:
+            await conn.execute(
+                "INSERT INTO growth_ledger (brand_id, member_id, delta, reason, reference, created_at)"
+                " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                brand_id,
+                survivor,
+                g["delta"],
+                f"MERGE_{g['reason']}",
+                f"{merged}:{g['reference']}",
+                g["created_at"],
+            )
+        dst.growth_value += src.growth_value
+        src.growth_value = 0
+        program = await self.repo.current_program(conn, brand_id)
+        before = dst.tier
+        dst.tier = program.higher_tier(dst.tier, src.tier)
+        dst.tier_floor = program.higher_tier(dst.tier_floor, src.tier_floor)
+        if dst.tier != before:
+            await self.book.tier_changed(conn, dst, before, "merge")
+        src.tier = src.tier_floor = ""
+        await self.repo.save_account(conn, src)
+        await self.repo.save_account(conn, dst)
+        await conn.execute(
+            "UPDATE points_accounts SET merged_into = $3 WHERE brand_id = $1 AND member_id = $2",
+            brand_id,
+            merged,
+            survivor,
+        )
+        await conn.execute(
+            "UPDATE orders SET member_id = $3 WHERE brand_id = $1 AND member_id = $2", brand_id, merged, survivor
+        )
+        await conn.execute(
+            "UPDATE coupons SET member_id = $3 WHERE brand_id = $1 AND member_id = $2", brand_id, merged, survivor
+        )
+        await _merge_wallet(conn, brand_id, survivor, merged)
+
+
+async def _merge_wallet(conn: asyncpg.Connection, brand_id: str, survivor: str, merged: str) -> None:
+    row = await conn.fetchrow(
+        "SELECT principal_fen, bonus_fen FROM wallets WHERE brand_id = $1 AND member_id = $2 FOR UPDATE",
+        brand_id,
+        merged,
+    )
+    if row is None or (row["principal_fen"] == 0 and row["bonus_fen"] == 0):
+        return
+    p, b = row["principal_fen"], row["bonus_fen"]
+    await conn.execute(
+        "INSERT INTO wallets (brand_id, member_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", brand_id, survivor
+    )
+    dst = await conn.fetchrow(
+        "UPDATE wallets SET principal_fen = principal_fen + $3, bonus_fen = bonus_fen + $4, updated_at = now()"
+        " WHERE brand_id = $1 AND member_id = $2 RETURNING principal_fen, bonus_fen",
+        brand_id,
+        survivor,
+        p,
+        b,
+    )
+    await conn.execute(
+        "UPDATE wallets SET principal_fen = 0, bonus_fen = 0, updated_at = now()"
+        " WHERE brand_id = $1 AND member_id = $2",
+        brand_id,
+        merged,
+    )
+    entries = [
+        (merged, -p, -b, 0, 0, "merge_out", survivor),
+        (survivor, p, b, dst["principal_fen"], dst["bonus_fen"], "merge_in", merged),
+    ]
+    await conn.executemany(
+        "INSERT INTO wallet_entries (brand_id, member_id, principal_delta_fen, bonus_delta_fen, principal_after_fen,"
+        " bonus_after_fen, reason, reference) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        [(brand_id, *e) for e in entries],
+    )
 
 
 def _replay(stored: StoredOrder, fingerprint: str) -> OrderResult:
@@ -263,3 +1008,6 @@ def _order_recorded(
     )
     event.occurred_at.FromDatetime(occurred_at.astimezone(UTC))
     return event
+
+
+__all__ = ["AccountView", "LoyaltyApp", "OrderResult", "RefundDraft", "RefundLineDraft", "canonical_json"]

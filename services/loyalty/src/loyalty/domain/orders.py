@@ -91,9 +91,7 @@ def content_fingerprint(content: Mapping[str, Any]) -> str:
 
 def order_content(order: OrderDraft) -> dict[str, Any]:
     """What makes two posts "the same order": everything the caller sent, in a plain JSON shape."""
-    occurred = (
-        order.occurred_at.astimezone(UTC).isoformat(timespec="microseconds") if order.occurred_at else None
-    )
+    occurred = order.occurred_at.astimezone(UTC).isoformat(timespec="microseconds") if order.occurred_at else None
     return {
         "brand_id": order.brand_id,
         "external_id": order.external_id,

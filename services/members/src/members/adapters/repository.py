@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from pymongo import ASCENDING, AsyncMongoClient, IndexModel
+from google.protobuf.message import Message
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
+
+from crm_common.events import build_envelope, trace_carrier
+from crm_common.outbox import MongoOutbox
 
 T = TypeVar("T")
 Doc = dict[str, Any]
@@ -24,13 +28,30 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("brand_id", ASCENDING), ("store_ids", ASCENDING)], name="staff_by_store"),
     ],
     "members": [
-        # The authority on "one member per phone per brand": concurrent registrations race here.
-        IndexModel(
-            [("brand_id", ASCENDING), ("phone_hash", ASCENDING)], unique=True, name="member_phone_unique"
-        ),
+        # The authority on "one member per phone per brand": concurrent registrations race here. Members
+        # without a phone (WeChat-only, erased) carry a unique placeholder ("none:<id>", "erased:<id>"):
+        # the embedded MongoDB-wire server ignores partial indexes for plain queries.
+        IndexModel([("brand_id", ASCENDING), ("phone_hash", ASCENDING)], unique=True, name="member_phone_unique"),
         IndexModel([("brand_id", ASCENDING), ("store_id", ASCENDING)], name="members_by_store"),
         IndexModel([("brand_id", ASCENDING), ("guide_id", ASCENDING)], name="members_by_guide"),
+        IndexModel(
+            [("brand_id", ASCENDING), ("registered_at", DESCENDING), ("_id", DESCENDING)],
+            name="members_by_registration",
+        ),
+        IndexModel([("brand_id", ASCENDING), ("all_tags", ASCENDING)], name="members_by_tag"),
+        IndexModel([("brand_id", ASCENDING), ("name_keys", ASCENDING)], name="members_by_name_prefix"),
     ],
+    # Card numbers and WeChat ids, unique per brand by construction: _id = "<brand>|<kind>|<value>".
+    "identities": [IndexModel([("brand_id", ASCENDING), ("member_id", ASCENDING)], name="identities_by_member")],
+    "timeline": [
+        IndexModel(
+            [("brand_id", ASCENDING), ("member_id", ASCENDING), ("at", DESCENDING), ("_id", DESCENDING)],
+            name="timeline_by_member",
+        )
+    ],
+    "import_batches": [IndexModel([("import_id", ASCENDING)], name="import_batches_by_import")],
+    "import_errors": [IndexModel([("import_id", ASCENDING), ("row", ASCENDING)], name="import_errors_by_row")],
+    "pii_audit": [IndexModel([("brand_id", ASCENDING), ("at", DESCENDING)], name="pii_audit_by_time")],
 }
 """The service's own indexes (the platform's outbox/inbox indexes are added by ensure_mongo_indexes)."""
 
@@ -39,6 +60,39 @@ def now() -> datetime:
     """The current UTC time at MongoDB's precision (milliseconds), so what we return is what we stored."""
     moment = datetime.now(UTC)
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def identity_id(brand_id: str, kind: str, value: str) -> str:
+    """The key of an identity document."""
+    return f"{brand_id}|{kind}|{value}"
+
+
+def outbox_documents(outbox: MongoOutbox, events: Iterable[tuple[Message, str, str]]) -> list[Doc]:
+    """Outbox rows for ``(message, brand_id, subject)`` triples, shaped exactly as ``MongoOutbox.add``
+    writes them, so an import can insert a thousand events with one ``insert_many`` in its transaction.
+
+    TODO(platform): move into crm_common as ``MongoOutbox.add_many`` (proposed in issue #3's report).
+    """
+    carrier = trace_carrier()
+    at = datetime.now(UTC)
+    docs = []
+    for message, brand_id, subject in events:
+        envelope = build_envelope(message, source=outbox.source, brand_id=brand_id, subject=subject)
+        docs.append(
+            {
+                "_id": envelope.id,
+                "source": outbox.source,
+                "event_type": envelope.type,
+                "brand_id": brand_id,
+                "envelope": envelope.SerializeToString(),
+                "trace": carrier,
+                "created_at": at,
+                "sent_at": None,
+                "claimed_by": None,
+                "claimed_until": None,
+            }
+        )
+    return docs
 
 
 class Repository:
@@ -51,6 +105,17 @@ class Repository:
         self.stores = db["stores"]
         self.staff = db["staff"]
         self.members = db["members"]
+        self.identities = db["identities"]
+        self.timeline = db["timeline"]
+        self.transfers = db["transfers"]
+        self.merges = db["merges"]
+        self.erasures = db["erasures"]
+        self.attribute_defs = db["attribute_defs"]
+        self.imports = db["imports"]
+        self.import_chunks = db["import_chunks"]
+        self.import_errors = db["import_errors"]
+        self.import_batches = db["import_batches"]
+        self.pii_audit = db["pii_audit"]
 
     async def transaction(self, work: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
         """Run ``work(session)`` in one multi-document transaction.
@@ -87,9 +152,7 @@ class Repository:
 
     async def count_stores(self, brand_id: str, store_ids: list[str], session: Session = None) -> int:
         """How many of ``store_ids`` are stores of the brand."""
-        return await self.stores.count_documents(
-            {"brand_id": brand_id, "_id": {"$in": store_ids}}, session=session
-        )
+        return await self.stores.count_documents({"brand_id": brand_id, "_id": {"$in": store_ids}}, session=session)
 
     async def list_stores(self, brand_id: str) -> list[Doc]:
         """The brand's stores ordered by code."""
@@ -126,10 +189,25 @@ class Repository:
         """Insert a member; DuplicateKeyError when the brand already has this phone hash."""
         await self.members.insert_one(doc, session=session)
 
-    async def get_member(self, brand_id: str, member_id: str) -> Doc | None:
+    async def get_member(self, brand_id: str, member_id: str, session: Session = None) -> Doc | None:
         """A member of the brand, or None (also when it belongs to another brand)."""
-        return await self.members.find_one({"_id": member_id, "brand_id": brand_id})
+        return await self.members.find_one({"_id": member_id, "brand_id": brand_id}, session=session)
 
-    async def find_member_by_phone_hash(self, brand_id: str, phone_hash: str) -> Doc | None:
+    async def find_member_by_phone_hash(self, brand_id: str, phone_hash: str, session: Session = None) -> Doc | None:
         """The brand's member with this phone hash, or None."""
-        return await self.members.find_one({"brand_id": brand_id, "phone_hash": phone_hash})
+        return await self.members.find_one({"brand_id": brand_id, "phone_hash": phone_hash}, session=session)
+
+    async def find_identity(self, brand_id: str, kind: str, value: str, session: Session = None) -> Doc | None:
+        """The identity document of a card number or WeChat id, or None."""
+        return await self.identities.find_one({"_id": identity_id(brand_id, kind, value)}, session=session)
+
+    async def find_in(
+        self, collection: str, field: str, values: list[Any], query: Doc | None = None, projection: Doc | None = None
+    ) -> list[Doc]:
+        """Documents whose ``field`` is in ``values``, asked 100 at a time: the embedded MongoDB-wire
+        server's ``$in`` slows down sharply beyond that."""
+        out: list[Doc] = []
+        for i in range(0, len(values), 100):
+            cursor = self.db[collection].find({**(query or {}), field: {"$in": values[i : i + 100]}}, projection)
+            out.extend([d async for d in cursor])
+        return out

@@ -115,13 +115,15 @@ def new_member(
     attributes: dict[str, str],
     consents: dict[str, bool],
     today: date,
+    phone_required: bool = True,
 ) -> NewMember:
     """Validate and normalise a registration; ``today`` is the brand's calendar day."""
     clean_name = (name or "").strip()
     if len(clean_name) > 64:
         raise InvalidArgument("name is longer than 64 characters", field="name")
     return NewMember(
-        phone=normalize_phone(phone),
+        # A WeChat mini-program login creates a member before it ever gives a phone number.
+        phone=normalize_phone(phone) if phone_required or (phone or "").strip() else "",
         name=clean_name,
         gender=validate_gender(gender),
         birthday=validate_birthday(birthday, today=today),

@@ -32,10 +32,15 @@ class PiiCipher:
             raise ValueError("the PII key is empty")
         self._aead = AESGCM(_derive(secret, b"crm.members.pii.encrypt.v1"))
         self._hash_key = _derive(secret, b"crm.members.pii.phone-hash.v1")
+        self._name_key = _derive(secret, b"crm.members.pii.name-prefix.v1")
 
     def phone_hash(self, e164: str) -> str:
         """HMAC-SHA256 of an E.164 number, hex: equal phones give equal hashes under the same key."""
         return hmac.new(self._hash_key, e164.encode(), hashlib.sha256).hexdigest()
+
+    def name_key(self, prefix: str) -> str:
+        """Keyed hash of a normalised name prefix (truncated: it only has to tell prefixes apart)."""
+        return hmac.new(self._name_key, prefix.encode(), hashlib.sha256).hexdigest()[:24]
 
     def encrypt(self, plaintext: str, *, context: str) -> bytes:
         """AES-GCM with a random nonce; ``context`` (e.g. the brand id) is bound as associated data so a

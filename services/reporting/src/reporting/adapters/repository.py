@@ -1,13 +1,26 @@
-"""Fact tables and rollups in PostgreSQL. Every statement is scoped by ``brand_id``."""
+"""Fact tables and rollups in PostgreSQL. Every statement is scoped by ``brand_id``.
+
+Writers run inside the inbox transaction of the event they apply, so a fact and its rollups commit together.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
 import asyncpg
 
-from reporting.domain.kpis import Counts, DateRange
+from reporting.domain.kpis import Counts, CouponCounts, DateRange, Scope
+
+
+@dataclass(frozen=True)
+class Line:
+    """One order (or refund) line."""
+
+    sku: str
+    category: str
+    quantity: int
+    amount_fen: int
 
 
 @dataclass(frozen=True)
@@ -21,6 +34,22 @@ class OrderFact:
     occurred_at: datetime
     local_date: date
     total_fen: int
+    lines: tuple[Line, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class RefundFact:
+    """One refund; reduces revenue on its own brand-local day."""
+
+    brand_id: str
+    refund_id: str
+    order_id: str
+    store_id: str
+    member_id: str | None
+    occurred_at: datetime
+    local_date: date
+    amount_fen: int
+    lines: tuple[Line, ...] = field(default=())
 
 
 async def brand_timezone(conn: asyncpg.Connection, brand_id: str) -> str | None:
@@ -45,9 +74,9 @@ async def save_brand(conn: asyncpg.Connection, brand_id: str, timezone: str, *, 
 
 
 async def add_order(conn: asyncpg.Connection, fact: OrderFact) -> bool:
-    """Insert the fact and add it to its day's rollup, once; False when the order was already counted.
+    """Insert the fact, its lines and its rollups, once; False when the order was already counted.
 
-    The order id, not only the inbox, guards the rollup: a producer that re-emits an order under a new
+    The order id, not only the inbox, guards the rollups: a producer that re-emits an order under a new
     event id must still not count it twice. Must run inside a transaction.
     """
     inserted = await conn.fetchval(
@@ -80,6 +109,129 @@ async def add_order(conn: asyncpg.Connection, fact: OrderFact) -> bool:
         fact.local_date,
         fact.total_fen,
     )
+    if fact.lines:
+        await conn.executemany(
+            """
+            INSERT INTO order_line_facts (brand_id, order_id, line_no, store_id, member_id, local_date, sku,
+                                          category, quantity, amount_fen)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            """,
+            [
+                (fact.brand_id, fact.order_id, i, fact.store_id, fact.member_id, fact.local_date, line.sku,
+                 line.category, line.quantity, line.amount_fen)
+                for i, line in enumerate(fact.lines)
+            ],
+        )
+        per_category: dict[str, tuple[int, int]] = {}
+        for line in fact.lines:
+            quantity, amount = per_category.get(line.category, (0, 0))
+            per_category[line.category] = (quantity + line.quantity, amount + line.amount_fen)
+        await conn.executemany(
+            """
+            INSERT INTO daily_category_rollup (brand_id, store_id, local_date, category, orders, quantity, amount_fen)
+            VALUES ($1, $2, $3, $4, 1, $5, $6)
+            ON CONFLICT (brand_id, local_date, store_id, category) DO UPDATE SET
+                orders = daily_category_rollup.orders + 1,
+                quantity = daily_category_rollup.quantity + EXCLUDED.quantity,
+                amount_fen = daily_category_rollup.amount_fen + EXCLUDED.amount_fen
+            """,
+            [
+                (fact.brand_id, fact.store_id, fact.local_date, category, quantity, amount)
+                for category, (quantity, amount) in per_category.items()
+            ],
+        )
+    held = await conn.fetchval(
+        "DELETE FROM pending_order_points WHERE brand_id = $1 AND order_id = $2 RETURNING points",
+        fact.brand_id,
+        fact.order_id,
+    )
+    if held:
+        await add_points(conn, fact.brand_id, fact.local_date, store_id=fact.store_id, issued=held)
+    return True
+
+
+async def hold_order_points(conn: asyncpg.Connection, brand_id: str, order_id: str, points: int) -> None:
+    """Keep points earned by an order not seen yet; add_order books them on the order's day."""
+    await conn.execute(
+        "INSERT INTO pending_order_points (brand_id, order_id, points) VALUES ($1, $2, $3)"
+        " ON CONFLICT (brand_id, order_id) DO UPDATE SET points = pending_order_points.points + EXCLUDED.points",
+        brand_id,
+        order_id,
+        points,
+    )
+
+
+def allocate_refund(amount_fen: int, lines: list[tuple[str, int]]) -> dict[str, int]:
+    """Split a refund without lines over the order's categories in proportion to their amounts.
+
+    Integer fen: the remainder goes to the largest category, so the parts always sum to the refund.
+    """
+    total = sum(amount for _, amount in lines)
+    if not lines or total <= 0:
+        return {}
+    shares: dict[str, int] = {}
+    for category, amount in lines:
+        shares[category] = shares.get(category, 0) + amount
+    parts = {category: amount_fen * amount // total for category, amount in shares.items()}
+    largest = max(shares, key=lambda c: shares[c])
+    parts[largest] += amount_fen - sum(parts.values())
+    return parts
+
+
+async def add_refund(conn: asyncpg.Connection, fact: RefundFact) -> bool:
+    """Insert a refund and subtract it from its day's rollups, once."""
+    inserted = await conn.fetchval(
+        """
+        INSERT INTO refund_facts (brand_id, refund_id, order_id, store_id, member_id, occurred_at, local_date,
+                                  amount_fen)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        ON CONFLICT (brand_id, refund_id) DO NOTHING
+        RETURNING true
+        """,
+        fact.brand_id,
+        fact.refund_id,
+        fact.order_id,
+        fact.store_id,
+        fact.member_id,
+        fact.occurred_at,
+        fact.local_date,
+        fact.amount_fen,
+    )
+    if not inserted:
+        return False
+    await conn.execute(
+        """
+        INSERT INTO daily_store_rollup (brand_id, store_id, local_date, orders, revenue_fen, refunds, refunded_fen)
+        VALUES ($1, $2, $3, 0, 0, 1, $4)
+        ON CONFLICT (brand_id, local_date, store_id) DO UPDATE SET
+            refunds = daily_store_rollup.refunds + 1,
+            refunded_fen = daily_store_rollup.refunded_fen + EXCLUDED.refunded_fen
+        """,
+        fact.brand_id,
+        fact.store_id,
+        fact.local_date,
+        fact.amount_fen,
+    )
+    if fact.lines:
+        parts: dict[str, int] = {}
+        for line in fact.lines:
+            parts[line.category] = parts.get(line.category, 0) + line.amount_fen
+    else:
+        rows = await conn.fetch(
+            "SELECT category, amount_fen FROM order_line_facts WHERE brand_id = $1 AND order_id = $2",
+            fact.brand_id,
+            fact.order_id,
+        )
+        parts = allocate_refund(fact.amount_fen, [(r["category"], r["amount_fen"]) for r in rows])
+    await conn.executemany(
+        """
+        INSERT INTO daily_category_rollup (brand_id, store_id, local_date, category, refunded_fen)
+        VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT (brand_id, local_date, store_id, category) DO UPDATE SET
+            refunded_fen = daily_category_rollup.refunded_fen + EXCLUDED.refunded_fen
+        """,
+        [(fact.brand_id, fact.store_id, fact.local_date, c, amount) for c, amount in parts.items()],
+    )
     return True
 
 
@@ -90,71 +242,324 @@ async def add_member(
     store_id: str | None,
     registered_at: datetime,
     registered_local_date: date,
+    guide_id: str | None = None,
 ) -> None:
     """Record a registration (a repeat of the same member is ignored)."""
     await conn.execute(
         """
-        INSERT INTO member_facts (brand_id, member_id, store_id, registered_at, registered_local_date)
-        VALUES ($1, $2, $3, $4, $5)
+        INSERT INTO member_facts (brand_id, member_id, store_id, guide_id, registered_at, registered_local_date)
+        VALUES ($1, $2, $3, $4, $5, $6)
         ON CONFLICT (brand_id, member_id) DO NOTHING
         """,
         brand_id,
         member_id,
         store_id,
+        guide_id,
         registered_at,
         registered_local_date,
     )
 
 
-async def count(pool: asyncpg.Pool, brand_id: str, days: DateRange, store_id: str | None) -> Counts:
-    """Count orders, revenue, buyers, repeat buyers and new members of a range (and store).
+async def move_members(
+    conn: asyncpg.Connection, brand_id: str, member_ids: list[str], store_id: str | None, guide_id: str | None
+) -> None:
+    """Change the owning store (and guide) of members: transfers and profile updates."""
+    await conn.execute(
+        """
+        UPDATE member_facts SET store_id = coalesce($3, store_id), guide_id = $4
+        WHERE brand_id = $1 AND member_id = ANY($2::text[])
+        """,
+        brand_id,
+        member_ids,
+        store_id,
+        guide_id,
+    )
 
-    One repeatable-read snapshot, so the numbers agree with each other while events keep arriving.
+
+async def merge_members(conn: asyncpg.Connection, brand_id: str, survivor: str, merged: str) -> None:
+    """Fold the merged member's facts into the survivor's; rollups (per store and day) do not change."""
+    for table in ("order_facts", "order_line_facts", "refund_facts", "coupon_facts", "tier_change_facts"):
+        await conn.execute(
+            f"UPDATE {table} SET member_id = $2 WHERE brand_id = $1 AND member_id = $3", brand_id, survivor, merged
+        )
+    await conn.execute(
+        "DELETE FROM member_facts WHERE brand_id = $1 AND member_id = $2 "
+        "AND EXISTS (SELECT 1 FROM member_facts WHERE brand_id = $1 AND member_id = $3)",
+        brand_id,
+        merged,
+        survivor,
+    )
+    await conn.execute("DELETE FROM member_predictions WHERE brand_id = $1 AND member_id = $2", brand_id, merged)
+
+
+async def forget_member_scores(conn: asyncpg.Connection, brand_id: str, member_id: str) -> None:
+    """Erasure: drop what is derived about the person; anonymous sales facts stay (PIPL allows aggregates)."""
+    await conn.execute("DELETE FROM member_predictions WHERE brand_id = $1 AND member_id = $2", brand_id, member_id)
+
+
+async def change_tier(
+    conn: asyncpg.Connection, brand_id: str, member_id: str, at: datetime, day: date, old: str, new: str, cause: str
+) -> None:
+    """A tier change: the member's current tier and a dated fact."""
+    await conn.execute(
+        "UPDATE member_facts SET tier = $3 WHERE brand_id = $1 AND member_id = $2", brand_id, member_id, new
+    )
+    await conn.execute(
+        "INSERT INTO tier_change_facts (brand_id, member_id, changed_at, local_date, from_tier, to_tier, cause)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        brand_id,
+        member_id,
+        at,
+        day,
+        old,
+        new,
+        cause,
+    )
+
+
+async def add_points(
+    conn: asyncpg.Connection, brand_id: str, day: date, *, store_id: str = "", issued: int = 0, redeemed: int = 0,
+    expired: int = 0,
+) -> None:
+    """Add points to a day's rollup (issued with an order carry its store)."""
+    await conn.execute(
+        """
+        INSERT INTO daily_points_rollup (brand_id, local_date, store_id, issued, redeemed, expired)
+        VALUES ($1, $2, $3, $4, $5, $6)
+        ON CONFLICT (brand_id, local_date, store_id) DO UPDATE SET
+            issued = daily_points_rollup.issued + EXCLUDED.issued,
+            redeemed = daily_points_rollup.redeemed + EXCLUDED.redeemed,
+            expired = daily_points_rollup.expired + EXCLUDED.expired
+        """,
+        brand_id,
+        day,
+        store_id,
+        issued,
+        redeemed,
+        expired,
+    )
+
+
+async def order_place(conn: asyncpg.Connection, brand_id: str, order_id: str) -> tuple[str, date] | None:
+    """(store, local day) of a known order, or None."""
+    row = await conn.fetchrow(
+        "SELECT store_id, local_date FROM order_facts WHERE brand_id = $1 AND order_id = $2", brand_id, order_id
+    )
+    return (row["store_id"], row["local_date"]) if row else None
+
+
+async def grant_coupon(
+    conn: asyncpg.Connection, brand_id: str, code: str, template_id: str, member_id: str, day: date
+) -> None:
+    """A coupon grant (a redemption seen first keeps its date)."""
+    await conn.execute(
+        """
+        INSERT INTO coupon_facts (brand_id, coupon_code, template_id, member_id, granted_local_date)
+        VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT (brand_id, coupon_code) DO UPDATE SET granted_local_date = EXCLUDED.granted_local_date
+        """,
+        brand_id,
+        code,
+        template_id,
+        member_id or None,
+        day,
+    )
+
+
+async def redeem_coupon(
+    conn: asyncpg.Connection, brand_id: str, code: str, template_id: str, member_id: str, day: date, store_id: str
+) -> None:
+    """A coupon redemption."""
+    await conn.execute(
+        """
+        INSERT INTO coupon_facts (brand_id, coupon_code, template_id, member_id, redeemed_local_date, store_id)
+        VALUES ($1, $2, $3, $4, $5, $6)
+        ON CONFLICT (brand_id, coupon_code) DO UPDATE SET
+            redeemed_local_date = EXCLUDED.redeemed_local_date, store_id = EXCLUDED.store_id
+        """,
+        brand_id,
+        code,
+        template_id,
+        member_id or None,
+        day,
+        store_id or None,
+    )
+
+
+def _order_source(scope: Scope, first: int) -> tuple[str, list[object]]:
+    """FROM/WHERE over order facts (or category lines) for a scope; parameters numbered from ``first``.
+
+    ``$1`` is the brand; the date bounds are added by the caller.
+    """
+    table = "order_line_facts" if scope.category is not None else "order_facts"
+    where = ["o.brand_id = $1", "o.member_id IS NOT NULL"]
+    args: list[object] = []
+    if scope.store_id is not None:
+        args.append(scope.store_id)
+        where.append(f"o.store_id = ${first + len(args) - 1}")
+    if scope.category is not None:
+        args.append(scope.category)
+        where.append(f"o.category = ${first + len(args) - 1}")
+    if scope.guide_id is not None:
+        args.append(scope.guide_id)
+        guide = f"${first + len(args) - 1}"
+        where.append(f"o.member_id IN (SELECT member_id FROM member_facts WHERE brand_id = $1 AND guide_id = {guide})")
+    return f"{table} AS o WHERE {' AND '.join(where)}", args
+
+
+async def _buyers(conn: asyncpg.Connection, brand_id: str, scope: Scope, days: DateRange) -> tuple[int, int]:
+    source, args = _order_source(scope, 4)
+    row = await conn.fetchrow(
+        f"""
+        SELECT count(*) AS buyers, count(*) FILTER (WHERE purchase_days >= 2) AS repeat_buyers
+        FROM (SELECT o.member_id, count(DISTINCT o.local_date) AS purchase_days
+              FROM {source} AND o.local_date BETWEEN $2 AND $3 GROUP BY o.member_id) AS per_member
+        """,
+        brand_id,
+        days.first,
+        days.last,
+        *args,
+    )
+    return row["buyers"], row["repeat_buyers"]
+
+
+async def _churn(
+    conn: asyncpg.Connection, brand_id: str, scope: Scope, last: date, window: int
+) -> tuple[int, int, int]:
+    """(active, churned, previous buyers): buyers of the window ending on ``last`` and of the one before."""
+    source, args = _order_source(scope, 4)
+    current_first = last - timedelta(days=window - 1)
+    previous_first = current_first - timedelta(days=window)
+    last_param = f"${4 + len(args)}"
+    row = await conn.fetchrow(
+        f"""
+        SELECT count(*) FILTER (WHERE now_) AS active,
+               count(*) FILTER (WHERE before AND NOT now_) AS churned,
+               count(*) FILTER (WHERE before) AS previous
+        FROM (SELECT o.member_id, bool_or(o.local_date >= $3) AS now_, bool_or(o.local_date < $3) AS before
+              FROM {source} AND o.local_date BETWEEN $2 AND {last_param} GROUP BY o.member_id) AS m
+        """,
+        brand_id,
+        previous_first,
+        current_first,
+        *args,
+        last,
+    )
+    return row["active"], row["churned"], row["previous"]
+
+
+async def count(
+    pool: asyncpg.Pool, brand_id: str, days: DateRange, scope: Scope, churn_window_days: int
+) -> Counts:
+    """Count every KPI input of a range and scope in one repeatable-read snapshot.
+
+    The snapshot keeps the numbers consistent with each other while events keep arriving.
     """
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        sales = await conn.fetchrow(
+        if scope.guide_id is None and scope.category is None:
+            sales = await conn.fetchrow(
+                """
+                SELECT coalesce(sum(orders), 0)::bigint AS orders, coalesce(sum(revenue_fen), 0)::bigint AS gross,
+                       coalesce(sum(refunds), 0)::bigint AS refunds, coalesce(sum(refunded_fen), 0)::bigint AS refunded
+                FROM daily_store_rollup
+                WHERE brand_id = $1 AND local_date BETWEEN $2 AND $3 AND ($4::text IS NULL OR store_id = $4)
+                """,
+                brand_id,
+                days.first,
+                days.last,
+                scope.store_id,
+            )
+        elif scope.guide_id is None:
+            sales = await conn.fetchrow(
+                """
+                SELECT coalesce(sum(orders), 0)::bigint AS orders, coalesce(sum(amount_fen), 0)::bigint AS gross,
+                       0::bigint AS refunds, coalesce(sum(refunded_fen), 0)::bigint AS refunded
+                FROM daily_category_rollup
+                WHERE brand_id = $1 AND local_date BETWEEN $2 AND $3 AND ($4::text IS NULL OR store_id = $4)
+                  AND category = $5
+                """,
+                brand_id,
+                days.first,
+                days.last,
+                scope.store_id,
+                scope.category,
+            )
+        else:
+            # A guide's figures follow the members they own now, so they come from the facts, not a rollup.
+            source, args = _order_source(scope, 4)
+            amount = "o.amount_fen" if scope.category is not None else "o.total_fen"
+            orders = "count(DISTINCT o.order_id)" if scope.category is not None else "count(*)"
+            sales = await conn.fetchrow(
+                f"SELECT {orders} AS orders, coalesce(sum({amount}), 0)::bigint AS gross"
+                f" FROM {source} AND o.local_date BETWEEN $2 AND $3",
+                brand_id,
+                days.first,
+                days.last,
+                *args,
+            )
+            refund_source, refund_args = _order_source(Scope(store_id=scope.store_id, guide_id=scope.guide_id), 4)
+            refund_source = refund_source.replace("order_facts AS o", "refund_facts AS o")
+            refunds = await conn.fetchrow(
+                f"SELECT count(*) AS refunds, coalesce(sum(o.amount_fen), 0)::bigint AS refunded"
+                f" FROM {refund_source} AND o.local_date BETWEEN $2 AND $3",
+                brand_id,
+                days.first,
+                days.last,
+                *refund_args,
+            )
+            sales = {**dict(sales), "refunds": refunds["refunds"], "refunded": refunds["refunded"]}
+        buyers, repeat_buyers = await _buyers(conn, brand_id, scope, days)
+        active, churned, previous = await _churn(conn, brand_id, scope, days.last, churn_window_days)
+        new_members = await conn.fetchval(
             """
-            SELECT coalesce(sum(orders), 0)::bigint AS orders,
-                   coalesce(sum(revenue_fen), 0)::bigint AS revenue
-            FROM daily_store_rollup
+            SELECT count(*) FROM member_facts
+            WHERE brand_id = $1 AND registered_local_date BETWEEN $2 AND $3
+              AND ($4::text IS NULL OR store_id = $4) AND ($5::text IS NULL OR guide_id = $5)
+            """,
+            brand_id,
+            days.first,
+            days.last,
+            scope.store_id,
+            scope.guide_id,
+        )
+        points = await conn.fetchrow(
+            """
+            SELECT coalesce(sum(issued), 0)::bigint AS issued, coalesce(sum(redeemed), 0)::bigint AS redeemed,
+                   coalesce(sum(expired), 0)::bigint AS expired
+            FROM daily_points_rollup
             WHERE brand_id = $1 AND local_date BETWEEN $2 AND $3 AND ($4::text IS NULL OR store_id = $4)
             """,
             brand_id,
             days.first,
             days.last,
-            store_id,
+            scope.store_id,
         )
-        buyers = await conn.fetchrow(
+        coupons = await conn.fetch(
             """
-            SELECT count(*) AS buyers, count(*) FILTER (WHERE purchase_days >= 2) AS repeat_buyers
-            FROM (
-                SELECT member_id, count(DISTINCT local_date) AS purchase_days
-                FROM order_facts
-                WHERE brand_id = $1 AND local_date BETWEEN $2 AND $3 AND member_id IS NOT NULL
-                  AND ($4::text IS NULL OR store_id = $4)
-                GROUP BY member_id
-            ) AS per_member
+            SELECT template_id, count(*) AS granted, count(redeemed_local_date) AS redeemed
+            FROM coupon_facts
+            WHERE brand_id = $1 AND granted_local_date BETWEEN $2 AND $3
+            GROUP BY template_id ORDER BY template_id
             """,
             brand_id,
             days.first,
             days.last,
-            store_id,
-        )
-        new_members = await conn.fetchval(
-            """
-            SELECT count(*) FROM member_facts
-            WHERE brand_id = $1 AND registered_local_date BETWEEN $2 AND $3
-              AND ($4::text IS NULL OR store_id = $4)
-            """,
-            brand_id,
-            days.first,
-            days.last,
-            store_id,
         )
     return Counts(
         orders=sales["orders"],
-        revenue_fen=sales["revenue"],
-        buyers=buyers["buyers"],
-        repeat_buyers=buyers["repeat_buyers"],
+        revenue_fen=sales["gross"] - sales["refunded"],
+        buyers=buyers,
+        repeat_buyers=repeat_buyers,
         new_members=new_members,
+        gross_revenue_fen=sales["gross"],
+        refunded_fen=sales["refunded"],
+        refunds=sales["refunds"],
+        active_members=active,
+        churned_members=churned,
+        previous_buyers=previous,
+        churn_window_days=churn_window_days,
+        points_issued=points["issued"],
+        points_redeemed=points["redeemed"],
+        points_expired=points["expired"],
+        coupons=tuple(CouponCounts(r["template_id"], r["granted"], r["redeemed"]) for r in coupons),
     )

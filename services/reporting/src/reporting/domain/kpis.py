@@ -58,15 +58,64 @@ def parse_range(from_text: str, to_text: str) -> DateRange:
     return DateRange(first, last)
 
 
+DEFAULT_CHURN_WINDOW_DAYS = 90
+MAX_CHURN_WINDOW_DAYS = 730
+
+
+def churn_window(days: int) -> int:
+    """The churn window in days: 0 means the default; 1..730 allowed."""
+    if days == 0:
+        return DEFAULT_CHURN_WINDOW_DAYS
+    if not 1 <= days <= MAX_CHURN_WINDOW_DAYS:
+        raise InvalidArgument(
+            f"churn_window_days must be between 1 and {MAX_CHURN_WINDOW_DAYS}", field="churn_window_days"
+        )
+    return days
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which facts a report covers: the whole brand, or one store, guide (the members they own) or category."""
+
+    store_id: str | None = None
+    guide_id: str | None = None
+    category: str | None = None
+
+
+@dataclass(frozen=True)
+class CouponCounts:
+    """Coupons of one template granted in the range, and how many of them were redeemed."""
+
+    template_id: str
+    granted: int
+    redeemed: int
+
+    @property
+    def redemption_rate(self) -> float:
+        """redeemed / granted; 0.0 when none was granted."""
+        return self.redeemed / self.granted if self.granted else 0.0
+
+
 @dataclass(frozen=True)
 class Counts:
-    """What the fact tables count for one range (and optionally one store)."""
+    """What the fact tables count for one range and scope."""
 
     orders: int
     revenue_fen: int
     buyers: int
     repeat_buyers: int
     new_members: int
+    gross_revenue_fen: int = 0
+    refunded_fen: int = 0
+    refunds: int = 0
+    active_members: int = 0
+    churned_members: int = 0
+    previous_buyers: int = 0
+    churn_window_days: int = DEFAULT_CHURN_WINDOW_DAYS
+    points_issued: int = 0
+    points_redeemed: int = 0
+    points_expired: int = 0
+    coupons: tuple[CouponCounts, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -80,6 +129,17 @@ class Kpis:
     repeat_buyers: int
     repurchase_rate: float
     new_members: int
+    gross_revenue_fen: int = 0
+    refunded_fen: int = 0
+    refunds: int = 0
+    active_members: int = 0
+    churned_members: int = 0
+    churn_rate: float = 0.0
+    churn_window_days: int = DEFAULT_CHURN_WINDOW_DAYS
+    points_issued: int = 0
+    points_redeemed: int = 0
+    points_expired: int = 0
+    coupons: tuple[CouponCounts, ...] = ()
 
 
 def aov_fen(revenue_fen: int, orders: int) -> int:
@@ -100,8 +160,13 @@ def repurchase_rate(repeat_buyers: int, buyers: int) -> float:
     return repeat_buyers / buyers if buyers > 0 else 0.0
 
 
+def churn_rate(churned: int, previous_buyers: int) -> float:
+    """Share of the previous window's buyers who bought nothing in the current one; 0.0 without any."""
+    return churned / previous_buyers if previous_buyers > 0 else 0.0
+
+
 def derive(counts: Counts) -> Kpis:
-    """The full KPI set from the counted facts."""
+    """The full KPI set from the counted facts. AOV is net revenue over orders."""
     return Kpis(
         orders=counts.orders,
         revenue_fen=counts.revenue_fen,
@@ -110,4 +175,15 @@ def derive(counts: Counts) -> Kpis:
         repeat_buyers=counts.repeat_buyers,
         repurchase_rate=repurchase_rate(counts.repeat_buyers, counts.buyers),
         new_members=counts.new_members,
+        gross_revenue_fen=counts.gross_revenue_fen,
+        refunded_fen=counts.refunded_fen,
+        refunds=counts.refunds,
+        active_members=counts.active_members,
+        churned_members=counts.churned_members,
+        churn_rate=churn_rate(counts.churned_members, counts.previous_buyers),
+        churn_window_days=counts.churn_window_days,
+        points_issued=counts.points_issued,
+        points_redeemed=counts.points_redeemed,
+        points_expired=counts.points_expired,
+        coupons=counts.coupons,
     )

@@ -1,0 +1,194 @@
+"""The member mini-program: WeChat sign-in, then the member's own profile, points, coupons and orders.
+
+A member token names one member of one brand and opens ``/v1/app/me...`` only; every read here asks for
+that member by the token's ids, never by anything the request carries.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from crm.loyalty.v1 import loyalty_pb2
+from crm.members.v1 import members_pb2
+from gateway.audit import AuditLog, audit_log
+from gateway.auth import MemberPrincipal, TokenIssuer, member_principal
+from gateway.errors import ProblemError, not_found, problem_responses, rpc
+from gateway.routers import ClientsDep
+from gateway.schemas import Page, PageQuery, PointsOut, RequestBody, mask_phone
+from gateway.settings import GatewaySettings
+from gateway.wechat import MemberDirectory, WeChatClient
+
+router = APIRouter(prefix="/v1/app", tags=["member app"])
+
+Me = Annotated[MemberPrincipal, Depends(member_principal)]
+
+
+class SessionRequest(RequestBody):
+    """The code from ``wx.login()`` in the mini-program."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"code": "0a3Xyz000abcDEF1gHI200FhJk3Xyz0Q"}]})
+
+    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+
+
+class MemberSession(BaseModel):
+    """A member token for ``Authorization: Bearer`` on ``/v1/app/me...``."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "access_token": "eyJhbGciOiJIUzI1NiIs...", "token_type": "bearer", "expires_in": 7200,
+        "member_id": "m_01J..."}]})
+
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    member_id: str
+
+
+class MeOut(BaseModel):
+    """The signed-in member's own profile (their phone shown masked, as on a receipt)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "m_01J...", "brand_id": "b_01J...", "phone": "138****8000", "name": "王小明", "gender": "male",
+        "birthday": "1990-05-17", "store_id": "s_01J...", "consents": {"sms": True}}]})
+
+    id: str
+    brand_id: str
+    phone: str | None = Field(description="Masked; null until a phone is bound")
+    name: str | None
+    gender: str | None
+    birthday: date | None
+    store_id: str | None
+    consents: dict[str, bool]
+
+    @classmethod
+    def of(cls, m: members_pb2.Member) -> MeOut:
+        return cls(id=m.id, brand_id=m.brand_id, phone=mask_phone(m.phone) if m.phone else None,
+                   name=m.name or None, gender=m.gender or None,
+                   birthday=date.fromisoformat(m.birthday) if m.birthday else None, store_id=m.store_id or None,
+                   consents=dict(m.consents))
+
+
+def _directory(request: Request) -> MemberDirectory:
+    directory: MemberDirectory = request.app.state.member_directory
+    return directory
+
+
+@router.post(
+    "/brands/{brand_id}/session", response_model=MemberSession,
+    responses=problem_responses(401, 404, 422, 429, 503),
+)
+async def start_session(
+    brand_id: str, body: SessionRequest, request: Request, audit: Annotated[AuditLog, Depends(audit_log)],
+) -> MemberSession:
+    """Sign a member in with a `wx.login()` code: WeChat's `code2session` names the user (OpenID/UnionID),
+    the members service finds — or registers — the brand's member, and the answer is a member token."""
+    settings: GatewaySettings = request.app.state.settings
+    app = settings.wechat_apps.get(brand_id)
+    if app is None:
+        raise not_found("brand")  # no mini-program configured: to this client the brand does not exist
+    client = request.client.host if request.client else "unknown"
+    request.app.state.login_limiter.check(f"app-login:{client}")
+    wechat: WeChatClient = request.app.state.wechat
+    identity = await wechat.code2session(app, body.code)
+    member_id = await _directory(request).find_or_create_by_wechat(brand_id, identity, appid=app.appid)
+    tokens: TokenIssuer = request.app.state.tokens
+    audit.record("member.login", actor=f"member:{member_id}", brand_id=brand_id, request=request)
+    return MemberSession(access_token=tokens.issue_member(member_id=member_id, brand_id=brand_id),
+                         expires_in=tokens.member_ttl_seconds, member_id=member_id)
+
+
+async def _member(clients: ClientsDep, me: MemberPrincipal) -> members_pb2.Member:
+    member = await rpc(
+        clients.members.GetMember(members_pb2.GetMemberRequest(brand_id=me.brand_id, member_id=me.member_id)),
+        not_found_as="member",
+    )
+    if member.brand_id and member.brand_id != me.brand_id:
+        raise not_found("member")
+    return member
+
+
+@router.get("/me", response_model=MeOut, responses=problem_responses(401, 403, 404))
+async def get_me(me: Me, clients: ClientsDep) -> MeOut:
+    """The signed-in member's profile."""
+    return MeOut.of(await _member(clients, me))
+
+
+@router.get("/me/points", response_model=PointsOut, responses=problem_responses(401, 403, 404))
+async def get_my_points(me: Me, clients: ClientsDep) -> PointsOut:
+    """Balance, tier, growth value and points about to expire."""
+    account = await rpc(
+        clients.loyalty.GetPointsAccount(
+            loyalty_pb2.GetPointsAccountRequest(brand_id=me.brand_id, member_id=me.member_id)),
+        not_found_as="member",
+    )
+    return PointsOut.of(account)
+
+
+class MyCoupon(BaseModel):
+    """One of the member's coupons."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "code": "CPN8K2Q", "name": "满100减20", "kind": "cash", "status": "active", "value_fen": 2000,
+        "percent_off": None, "valid_from": "2026-03-01T00:00:00Z", "valid_to": "2026-03-31T15:59:59Z"}]})
+
+    code: str
+    name: str | None
+    kind: str
+    status: str = Field(description="active | redeemed | void | expired")
+    value_fen: int | None
+    percent_off: int | None
+    valid_from: datetime | None
+    valid_to: datetime | None
+
+    @classmethod
+    def of(cls, c: loyalty_pb2.Coupon) -> MyCoupon:
+        return cls(code=c.code, name=c.name or None, kind=c.kind, status=c.status,
+                   value_fen=c.value_fen if c.kind == "cash" else None,
+                   percent_off=c.percent_off if c.kind == "percent" else None,
+                   valid_from=_ts(c, "valid_from"), valid_to=_ts(c, "valid_to"))
+
+
+class MyLedgerEntry(BaseModel):
+    """One change of the member's points."""
+
+    delta: int
+    balance_after: int
+    reason: str
+    created_at: datetime | None
+
+
+def _ts(message: Any, field: str) -> datetime | None:
+    return getattr(message, field).ToDatetime(tzinfo=UTC) if message.HasField(field) else None
+
+
+@router.get("/me/coupons", response_model=Page[MyCoupon], responses=problem_responses(401, 403, 404))
+async def get_my_coupons(me: Me, clients: ClientsDep) -> Page[MyCoupon]:
+    """The member's coupons (active, redeemed, void and expired)."""
+    reply = await rpc(clients.loyalty.ListMemberCoupons(
+        loyalty_pb2.ListMemberCouponsRequest(brand_id=me.brand_id, member_id=me.member_id)),
+        not_found_as="member")
+    return Page[MyCoupon](items=[MyCoupon.of(c) for c in reply.items])
+
+
+@router.get("/me/points/ledger", response_model=Page[MyLedgerEntry], responses=problem_responses(401, 403, 404, 422))
+async def get_my_ledger(me: Me, clients: ClientsDep, page: Annotated[PageQuery, Query()]) -> Page[MyLedgerEntry]:
+    """Every change of the member's points, newest first."""
+    reply = await rpc(clients.loyalty.ListPointsLedger(loyalty_pb2.ListPointsLedgerRequest(
+        brand_id=me.brand_id, member_id=me.member_id, cursor=page.cursor or "", limit=page.limit)),
+        not_found_as="member", field_aliases={"cursor": "cursor", "limit": "limit"})
+    return Page[MyLedgerEntry](
+        items=[MyLedgerEntry(delta=e.delta, balance_after=e.balance_after, reason=e.reason,
+                             created_at=_ts(e, "created_at")) for e in reply.items],
+        next_cursor=reply.next_cursor or None)
+
+
+@router.get("/me/orders", responses=problem_responses(401, 403, 404, 503))
+async def get_my_orders(me: Me) -> None:
+    """The member's orders. Not available yet: the loyalty service has no member order list; this answers
+    503 (`feature-unavailable`) rather than an invented empty list."""
+    raise ProblemError(503, "Not available yet: the loyalty service has no list of a member's orders.",
+                       reason="FEATURE_UNAVAILABLE")

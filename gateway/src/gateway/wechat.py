@@ -1,0 +1,105 @@
+"""WeChat mini-program sign-in: ``code2session`` and the member directory that maps an OpenID to a member.
+
+``GET {base}/sns/jscode2session?appid=&secret=&js_code=&grant_type=authorization_code`` answers
+``{openid, session_key, unionid?}`` or ``{errcode, errmsg}`` (WeChat sends it as text/plain). The base URL
+is a setting so tests (and a sandbox) can stand in for WeChat. The ``session_key`` is WeChat's secret for
+decrypting the member's data on the server; the gateway needs none of that, so it is dropped at once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+
+from crm.members.v1 import members_pb2
+from gateway.clients import Clients
+from gateway.errors import ProblemError, rpc
+from gateway.settings import WeChatApp
+
+log = logging.getLogger(__name__)
+
+# errcodes of jscode2session: https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-login/code2Session.html
+_BAD_CODE = {40029, 40163, 40226}  # invalid, already used, blocked user
+_RATE_LIMITED = 45011
+
+
+@dataclass(frozen=True)
+class WeChatIdentity:
+    """Who WeChat says the user is; ``unionid`` only when the app is bound to an open-platform account."""
+
+    openid: str
+    unionid: str | None
+
+
+class WeChatClient:
+    """Calls WeChat's ``code2session`` and maps its errors to problems the mini-program can act on."""
+
+    def __init__(self, base_url: str, *, timeout: float, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport)
+
+    async def code2session(self, app: WeChatApp, code: str) -> WeChatIdentity:
+        """Exchange a ``wx.login`` code; 401 for a bad or used code, 429/503 when WeChat refuses."""
+        params = {"appid": app.appid, "secret": app.secret, "js_code": code, "grant_type": "authorization_code"}
+        try:
+            response = await self._http.get("/sns/jscode2session", params=params)
+            body: dict[str, Any] = json.loads(response.text)
+        except (httpx.HTTPError, ValueError) as exc:
+            log.warning("code2session failed: %r", exc)  # the URL carries the app secret: never log it
+            raise _unavailable() from None
+        errcode = int(body.get("errcode") or 0)
+        if errcode in _BAD_CODE:
+            raise ProblemError(401, "The WeChat login code is invalid or was already used; call wx.login "
+                               "again.", reason="INVALID_WECHAT_CODE", headers={"WWW-Authenticate": "Bearer"})
+        if errcode == _RATE_LIMITED:
+            raise ProblemError(429, "WeChat is limiting sign-ins; retry later.", reason="RATE_LIMITED",
+                               headers={"Retry-After": "10"})
+        openid = body.get("openid")
+        if errcode or response.status_code != 200 or not isinstance(openid, str) or not openid:
+            log.warning("code2session refused: errcode=%s status=%s", errcode, response.status_code)
+            raise _unavailable()
+        unionid = body.get("unionid")
+        return WeChatIdentity(openid=openid, unionid=unionid if isinstance(unionid, str) and unionid else None)
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+
+def _unavailable() -> ProblemError:
+    return ProblemError(503, "WeChat sign-in is unavailable; retry.", reason="WECHAT_UNAVAILABLE",
+                        headers={"Retry-After": "5"})
+
+
+class MemberDirectory(Protocol):
+    """Finds the member of a WeChat identity in a brand, registering a new one the first time."""
+
+    async def find_or_create_by_wechat(self, brand_id: str, identity: WeChatIdentity, *, appid: str) -> str:
+        """The member id (UnionID first, as it spans a brand's apps; then the app's OpenID)."""
+
+
+class GrpcMemberDirectory:
+    """`MemberDirectory` over the members service's ``FindOrCreateMemberByWeChat`` RPC.
+
+    The RPC is being added by the members service; until its stub exists this answers 503 saying so,
+    rather than inventing members in the gateway (which holds no business data).
+    """
+
+    RPC = "FindOrCreateMemberByWeChat"
+
+    def __init__(self, clients: Clients) -> None:
+        self._clients = clients
+
+    async def find_or_create_by_wechat(self, brand_id: str, identity: WeChatIdentity, *, appid: str) -> str:
+        call = getattr(self._clients.members, self.RPC, None)
+        request_cls = getattr(members_pb2, f"{self.RPC}Request", None)
+        if call is None or request_cls is None:
+            raise ProblemError(503, "Mini-program sign-in is not available yet: the members service has no "
+                               "WeChat identity lookup.", reason="FEATURE_UNAVAILABLE")
+        reply = await rpc(call(request_cls(brand_id=brand_id, openid=identity.openid,
+                                           unionid=identity.unionid or "", appid=appid)),
+                          not_found_as="brand")
+        member = reply.member if hasattr(reply, "member") else reply
+        return str(member.id)

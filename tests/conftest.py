@@ -1,0 +1,35 @@
+"""Fixtures shared by the whole-stack test layers (integration and browser)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+
+import pytest
+
+from crm_common.testing import server_data_dir
+from crm_devstack.runner import Stack, start_stack
+
+STACK_ADMIN_PASSWORD = "integration-admin-pw"
+
+
+@pytest.fixture(scope="session")
+def stack_admin_password() -> str:
+    """The bootstrap group admin's password in the test stack."""
+    return STACK_ADMIN_PASSWORD
+
+
+@pytest.fixture(scope="session")
+async def stack() -> AsyncIterator[Stack]:
+    """The whole suite started exactly as `make dev` starts it (free ports), once per session."""
+    environ = {**os.environ, "CRM_ENV": "dev", "CRM_ADMIN_PASSWORD": STACK_ADMIN_PASSWORD}
+    for key in ("CRM_PG_DSN", "CRM_NATS_URL", "CRM_MONGO_URI"):
+        environ.pop(key, None)  # the suite must prove it starts its own servers
+    with server_data_dir("stack") as data_dir:
+        running = await start_stack(data_dir, ports=None, fsync=False, environ=environ)
+        try:
+            yield running
+        finally:
+            await running.stop()
+
+
