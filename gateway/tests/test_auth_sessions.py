@@ -217,3 +217,50 @@ def test_an_active_kid_without_a_key_refuses_to_start(settings):
     with pytest.raises(ValueError, match="jwt_active_kid"):
         GatewaySettings.model_validate({**settings.model_dump(), "jwt_keys": {"k1": OLD_KEY},
                                         "jwt_active_kid": "k2"})
+
+
+class _FlakyKV:
+    """A KV store whose reads can be switched off, as during a NATS restart."""
+
+    def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
+        self.inner = inner
+        self.down = False
+
+    def __getattr__(self, name):  # type: ignore[no-untyped-def]
+        attr = getattr(self.inner, name)
+        if not callable(attr):
+            return attr
+
+        async def call(*args, **kwargs):  # type: ignore[no-untyped-def]
+            if self.down:
+                raise ConnectionError("nats: connection closed")
+            return await attr(*args, **kwargs)
+
+        return call
+
+
+async def test_revocation_check_survives_a_kv_outage_without_forgetting_local_revocations() -> None:
+    from gateway.kv import MemoryKV
+    from gateway.sessions import SessionStore
+
+    kv = _FlakyKV(MemoryKV())
+    store = SessionStore(kv, lockout_max_failures=5, lockout_window_seconds=900)  # type: ignore[arg-type]
+    await store.revoke("jti-revoked", until=time.time() + 60)
+    kv.down = True
+    assert await store.is_revoked("jti-live", "sid-live") is False  # requests keep flowing
+    assert await store.is_revoked("jti-revoked") is True  # what this replica knows still counts
+
+
+async def test_pos_key_seen_recently_works_through_a_kv_outage_and_a_new_key_does_not() -> None:
+    from gateway.kv import MemoryKV
+    from gateway.sessions import ApiKeyStore
+
+    kv = _FlakyKV(MemoryKV())
+    keys = ApiKeyStore(kv)  # type: ignore[arg-type]
+    key, secret = await keys.create(brand_id="b", store_id="s", name="till 1", created_by="u")
+    _, unseen = await keys.create(brand_id="b", store_id="s", name="till 2", created_by="u")
+    assert (await keys.authenticate(secret)).id == key.id
+    kv.down = True
+    assert (await keys.authenticate(secret)).id == key.id
+    with pytest.raises(ConnectionError):
+        await keys.authenticate(unseen)

@@ -8,15 +8,31 @@ for guessable secrets); a leaked bucket therefore yields nothing that opens the 
 from __future__ import annotations
 
 import hashlib
+import logging
+import re
 import secrets
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+
+from prometheus_client import Counter
 
 from gateway.kv import KVStore
 
+log = logging.getLogger(__name__)
+
+KV_FALLBACKS = Counter(
+    "crm_gateway_kv_fallbacks_total",
+    "Requests authorised from the replica's local cache because the shared KV store was unreachable",
+    ["check"],
+)
+API_KEY_CACHE_SECONDS = 600.0
+"""How long a POS key seen valid keeps working from this replica's memory while the KV store is down."""
+
 API_KEY_PREFIX = "crmpos_"
+_KEY_ID = re.compile(r"[0-9a-f]{32}")
+"""The shape of the ids `ApiKeyStore.create` issues (uuid4 hex)."""
 
 
 def digest(secret: str) -> str:
@@ -42,6 +58,11 @@ class StaffSession:
     expires_at: float
 
 
+def _session_of(record: dict[str, Any]) -> StaffSession:
+    return StaffSession(record["sid"], record["sub"], record["role"], record["brand_id"],
+                        tuple(record["store_ids"]), float(record["expires_at"]))
+
+
 class RefreshRejected(Exception):
     """The refresh token is unknown, expired, revoked or was already used (then its session is revoked)."""
 
@@ -57,6 +78,10 @@ class SessionStore:
         self._kv = kv
         self.lockout_max_failures = lockout_max_failures
         self.lockout_window_seconds = lockout_window_seconds
+        # Revocations this replica has made or seen, kept until they expire: during a NATS outage the
+        # per-request revocation check answers from here instead of failing every request. Orders must keep
+        # flowing while NATS restarts (the outbox holds their events), and access tokens live 15 minutes.
+        self._revoked_seen: dict[str, float] = {}
 
     # --- refresh tokens ------------------------------------------------------------------------------------
 
@@ -76,8 +101,20 @@ class SessionStore:
         })
         return token
 
-    async def rotate(self, refresh_token: str) -> tuple[StaffSession, str]:
-        """Spend ``refresh_token`` for a new one of the same session.
+    async def peek(self, refresh_token: str) -> StaffSession | None:
+        """The session a refresh token names, without spending it (None when unknown or expired).
+
+        Refresh looks first, checks the account with the members service, and only then spends the token:
+        a members outage must not burn a token the client can no longer use (its retry would look like
+        theft and end the session).
+        """
+        found = await self._kv.get(f"rt.{digest(refresh_token)}")
+        return None if found is None else _session_of(found.value)
+
+    async def rotate(self, refresh_token: str, *, role: str | None = None,
+                     store_ids: tuple[str, ...] | None = None) -> tuple[StaffSession, str]:
+        """Spend ``refresh_token`` for a new one of the same session, carrying the account's current
+        ``role`` and ``store_ids`` when given (a promotion or a store change takes effect on refresh).
 
         A refresh token works once. A second use means two parties hold it (one of them stole it), and we
         cannot tell which is which, so the whole session is revoked: both must log in again.
@@ -87,13 +124,14 @@ class SessionStore:
         if found is None:
             raise RefreshRejected()
         record = found.value
-        session = StaffSession(record["sid"], record["sub"], record["role"], record["brand_id"],
-                               tuple(record["store_ids"]), float(record["expires_at"]))
+        session = _session_of(record)
         if record.get("used") or not await self._kv.update(key, {**record, "used": True}, found.revision):
             await self.revoke(session.session_id, until=session.expires_at)
             raise RefreshRejected(reused=True)
         if await self.is_revoked(session.session_id):
             raise RefreshRejected()
+        session = replace(session, role=session.role if role is None else role,
+                          store_ids=session.store_ids if store_ids is None else tuple(store_ids))
         return session, await self._new_refresh(session)
 
     async def session_of(self, refresh_token: str) -> str | None:
@@ -105,13 +143,28 @@ class SessionStore:
 
     async def revoke(self, token_or_session_id: str, *, until: float) -> None:
         """Refuse the access token with this ``jti`` (or every token of this session) until ``until``."""
+        self._revoked_seen[_opaque(token_or_session_id)] = until
         await self._kv.put(f"rev.{_opaque(token_or_session_id)}", {"expires_at": until})
 
     async def is_revoked(self, *ids: str) -> bool:
-        """Whether any of ``ids`` (a token's ``jti`` and ``sid``) was revoked."""
-        for token_id in ids:
-            if token_id and await self._kv.get(f"rev.{_opaque(token_id)}") is not None:
-                return True
+        """Whether any of ``ids`` (a token's ``jti`` and ``sid``) was revoked.
+
+        When the KV store cannot be reached, answers from the revocations this replica knows of.
+        """
+        now = time.time()
+        keys = [_opaque(i) for i in ids if i]
+        if any(self._revoked_seen.get(k, 0) > now for k in keys):
+            return True
+        try:
+            for key in keys:
+                found = await self._kv.get(f"rev.{key}")
+                if found is not None:
+                    self._revoked_seen[key] = float(found.value.get("expires_at", now + 900))
+                    return True
+        except Exception:
+            KV_FALLBACKS.labels("revocation").inc()
+            log.warning("session store unreachable; revocation checked against this replica's cache")
+        self._revoked_seen = {k: t for k, t in self._revoked_seen.items() if t > now}
         return False
 
     # --- lockout -------------------------------------------------------------------------------------------
@@ -179,6 +232,8 @@ class ApiKeyStore:
 
     def __init__(self, kv: KVStore) -> None:
         self._kv = kv
+        self._recent: dict[str, tuple[ApiKey, float]] = {}
+        """Keys this replica authenticated lately, so POS orders survive a short NATS outage."""
 
     async def create(self, *, brand_id: str, store_id: str, name: str, created_by: str) -> tuple[ApiKey, str]:
         """A new key; the secret is returned here and never again."""
@@ -193,8 +248,22 @@ class ApiKeyStore:
         """The key behind ``secret``, if it exists and was not revoked."""
         if not secret.startswith(API_KEY_PREFIX):
             return None
-        found = await self._kv.get(f"hash.{digest(secret)}")
-        return None if found is None else ApiKey.of(found.value)
+        hashed = digest(secret)
+        try:
+            found = await self._kv.get(f"hash.{hashed}")
+        except Exception:
+            cached = self._recent.get(hashed)
+            if cached is None or time.time() - cached[1] > API_KEY_CACHE_SECONDS:
+                raise
+            KV_FALLBACKS.labels("api_key").inc()
+            log.warning("session store unreachable; POS key accepted from this replica's cache")
+            return cached[0]
+        if found is None:
+            self._recent.pop(hashed, None)
+            return None
+        key = ApiKey.of(found.value)
+        self._recent[hashed] = (key, time.time())
+        return key
 
     async def list(self, brand_id: str, store_id: str) -> list[ApiKey]:
         """The store's live keys, oldest first."""
@@ -208,10 +277,13 @@ class ApiKeyStore:
 
     async def revoke(self, brand_id: str, store_id: str, key_id: str) -> bool:
         """Revoke one key of the store; False when the store has no such key."""
+        if not _KEY_ID.fullmatch(key_id):
+            return False  # not an id we issue (and not a valid KV key): no such key
         index = self._index(brand_id, store_id, key_id)
         found = await self._kv.get(index)
         if found is None:
             return False
+        self._recent.pop(found.value["hash"], None)
         await self._kv.delete(f"hash.{found.value['hash']}")
         await self._kv.delete(index)
         return True
