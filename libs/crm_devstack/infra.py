@@ -24,6 +24,7 @@ import tempfile
 import threading
 import time
 import weakref
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -292,7 +293,7 @@ async def recreate_database(admin_dsn: str, name: str) -> None:
 
 
 @dataclass
-class _Server:
+class _Server(ABC):
     """An embedded server: how to prepare, spawn and probe it."""
 
     label: str
@@ -303,11 +304,13 @@ class _Server:
     def prepare(self, progress: Progress) -> None:
         """Blocking one-off work before spawning (e.g. initdb)."""
 
+    @abstractmethod
     def make_process(self) -> ManagedProcess:
-        raise NotImplementedError
+        """The server's child process (not yet started)."""
 
+    @abstractmethod
     def is_ready(self) -> bool:
-        raise NotImplementedError
+        """Whether the server accepts clients now."""
 
     def launch(self, progress: Progress) -> None:
         if self.port == 0:
