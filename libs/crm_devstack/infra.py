@@ -301,7 +301,7 @@ class _Server(ABC):
     process: ManagedProcess | None = None
     launched_at: float = 0.0
 
-    def prepare(self, progress: Progress) -> None:
+    def prepare(self, progress: Progress) -> None:  # noqa: B027 - optional hook, most servers need none
         """Blocking one-off work before spawning (e.g. initdb)."""
 
     @abstractmethod
