@@ -11,6 +11,7 @@ import itertools
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import grpc
 import httpx
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -65,6 +66,11 @@ class FakeMembers(members_pb2_grpc.MembersServiceServicer):
         self.members: dict[str, members_pb2.Member] = {}
         self.last_store: members_pb2.CreateStoreRequest | None = None
         self.last_staff: members_pb2.CreateStaffRequest | None = None
+        self.staff_lookups: list[tuple[str, str]] = []
+        self.staff_unavailable = False
+        # (brand, "union" | "open", id) → member id; m-a1 is the WeChat user o-a1 / u-a1.
+        self.wechat: dict[tuple[str, str, str], str] = {
+            (BRAND_A, "open", "o-a1"): "m-a1", (BRAND_A, "union", "u-a1"): "m-a1"}
         for member_id, brand, phone, store in [
             ("m-a1", BRAND_A, "+8613800138000", "store-a1"),
             ("m-a2", BRAND_A, "+8613900139000", "store-a2"),
@@ -128,6 +134,35 @@ class FakeMembers(members_pb2_grpc.MembersServiceServicer):
             raise NotFound(f"member {request.member_id} not found", reason="MEMBER_NOT_FOUND")
         return member
 
+    async def GetStaff(self, request, context):
+        self.staff_lookups.append((request.brand_id, request.staff_id))
+        if self.staff_unavailable:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "mongodb://members:pw@db unreachable")
+        for _, staff in self.staff.values():
+            if staff.id == request.staff_id and staff.brand_id == request.brand_id:
+                return staff
+        raise NotFound("staff not found", reason="STAFF_NOT_FOUND", field="staff_id")
+
+    async def FindOrCreateMemberByWechat(self, request, context):
+        """UnionID first, then OpenID, else a new member (no phone) of brand A; brand B has no such RPC use."""
+        if request.brand_id not in (BRAND_A, BRAND_B):
+            raise NotFound("brand not found", reason="BRAND_NOT_FOUND")
+        if not request.open_id:
+            raise InvalidArgument("open_id is required", field="open_id")
+        for kind, value in (("union", request.union_id), ("open", request.open_id)):
+            member_id = self.wechat.get((request.brand_id, kind, value)) if value else None
+            if member_id is not None:
+                return members_pb2.FindOrCreateMemberByWechatResponse(member=self.members[member_id])
+        if request.store_id and request.store_id not in ("store-a1", "store-a2", "store-b1"):
+            raise InvalidArgument("no such store in this brand", reason="UNKNOWN_STORE", field="store_id")
+        member = members_pb2.Member(id=_new_id("m-wx"), brand_id=request.brand_id, store_id=request.store_id,
+                                    channel="wechat")
+        self.members[member.id] = member
+        for kind, value in (("union", request.union_id), ("open", request.open_id)):
+            if value:
+                self.wechat[(request.brand_id, kind, value)] = member.id
+        return members_pb2.FindOrCreateMemberByWechatResponse(member=member, created=True)
+
 
 class FakeLoyalty(loyalty_pb2_grpc.LoyaltyServiceServicer):
     """1 point per yuan; idempotent by (brand, external_id) like the real service."""
@@ -137,6 +172,7 @@ class FakeLoyalty(loyalty_pb2_grpc.LoyaltyServiceServicer):
         self.balances: dict[str, int] = {}
         self.calls = 0
         self.coupon_requests: list[tuple[str, str]] = []
+        self.order_requests: list[loyalty_pb2.ListMemberOrdersRequest] = []
 
     async def RecordOrder(self, request, context):
         self.calls += 1
@@ -169,6 +205,19 @@ class FakeLoyalty(loyalty_pb2_grpc.LoyaltyServiceServicer):
             expiring=[loyalty_pb2.ExpiringPoints(points=20, expires_at=Timestamp(seconds=1_767_225_600))],
         )
 
+    async def ListMemberOrders(self, request, context):
+        """Two orders of m-a1 in pages of ``limit``; the cursor is the index of the next one."""
+        self.order_requests.append(request)
+        orders = [loyalty_pb2.MemberOrder(
+            order_id=f"o-{n}", external_id=f"POS-{n}", store_id="store-a1", total_fen=10_000 * n,
+            points_earned=100 * n, refunded_fen=0, item_count=n, occurred_at=Timestamp(seconds=1_700_000_000 + n),
+        ) for n in (2, 1)] if request.member_id == "m-a1" else []
+        if request.cursor and not request.cursor.isdigit():
+            raise InvalidArgument("cursor is not valid", field="cursor")
+        start = int(request.cursor or 0)
+        end = start + (request.limit or 20)
+        return loyalty_pb2.ListMemberOrdersResponse(
+            orders=orders[start:end], next_cursor=str(end) if end < len(orders) else "")
 
     async def ListMemberCoupons(self, request, context):
         self.coupon_requests.append((request.brand_id, request.member_id))

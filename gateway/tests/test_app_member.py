@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from gateway.app import create_app
 from gateway.settings import GatewaySettings, WeChatApp
-from gateway.wechat import WeChatIdentity
+from gateway.wechat import WeChatIdentity, WeChatMember
 
 APP = WeChatApp(appid="wx-brand-a", secret="s3cret-of-brand-a")
 # code → what WeChat answers (as JSON text, content type text/plain, as the real one does).
@@ -52,11 +52,13 @@ class FakeDirectory:
         self.by_openid = {"o-a1": "m-a1"}
         self.created: list[str] = []
 
-    async def find_or_create_by_wechat(self, brand_id: str, identity: WeChatIdentity, *, appid: str) -> str:
-        if identity.openid not in self.by_openid:
+    async def find_or_create_by_wechat(self, brand_id: str, identity: WeChatIdentity, *,
+                                       store_id: str | None = None) -> WeChatMember:
+        created = identity.openid not in self.by_openid
+        if created:
             self.by_openid[identity.openid] = f"m-new-{len(self.created)}"
             self.created.append(identity.openid)
-        return self.by_openid[identity.openid]
+        return WeChatMember(self.by_openid[identity.openid], created)
 
 
 def _free_port() -> int:
@@ -141,13 +143,32 @@ async def test_the_member_sees_only_their_own_coupons(app_client, backends):
     assert backends.loyalty.coupon_requests == [("brand-a", "m-a1")]
 
 
-async def test_orders_say_they_are_missing_instead_of_inventing_an_empty_list(app_client):
+async def test_the_member_pages_through_their_own_orders(app_client, backends):
     token = (await _session(app_client)).json()["access_token"]
 
-    r = await app_client.get("/v1/app/me/orders", headers=_bearer(token))
+    first = await app_client.get("/v1/app/me/orders", params={"limit": 1}, headers=_bearer(token))
+    second = await app_client.get("/v1/app/me/orders", params={"cursor": first.json()["next_cursor"]},
+                                  headers=_bearer(token))
 
-    assert r.status_code == 503
-    assert r.json()["type"].endswith("/feature-unavailable")
+    assert first.status_code == 200, first.text
+    assert first.json() == {"items": [{
+        "order_id": "o-2", "external_id": "POS-2", "store_id": "store-a1", "occurred_at": "2023-11-14T22:13:22Z",
+        "total_fen": 20000, "points_earned": 200, "refunded_fen": 0, "item_count": 2}], "next_cursor": "1"}
+    assert [o["order_id"] for o in second.json()["items"]] == ["o-1"]
+    assert second.json()["next_cursor"] is None
+    # Always the token's member and brand, whatever the query says.
+    assert {(r.brand_id, r.member_id) for r in backends.loyalty.order_requests} == {("brand-a", "m-a1")}
+    assert [r.limit for r in backends.loyalty.order_requests] == [1, 20]
+
+
+@pytest.mark.parametrize("query", [{"limit": 0}, {"limit": 101}, {"cursor": "not-a-cursor"}])
+async def test_a_bad_order_page_query_is_a_422_naming_the_field(app_client, query):
+    token = (await _session(app_client)).json()["access_token"]
+
+    r = await app_client.get("/v1/app/me/orders", params=query, headers=_bearer(token))
+
+    assert r.status_code == 422, r.text
+    assert [e["field"] for e in r.json()["errors"]] == list(query)
 
 
 async def test_a_member_token_opens_nothing_outside_app_me(app_client):
@@ -199,13 +220,48 @@ async def test_wechat_down_is_a_503_with_retry_after(settings):
     assert "retry-after" in r.headers
 
 
-async def test_without_the_members_rpc_sign_in_is_an_honest_503(settings, wechat):
+@pytest.fixture
+async def real_directory_client(settings: GatewaySettings, wechat) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its real adapter over the (fake) members service's FindOrCreateMemberByWechat."""
     _, base = wechat
     configured = settings.model_copy(update={"wechat_base_url": base, "wechat_apps": {"brand-a": APP}})
-    app = create_app(configured)  # the real adapter over the members service
+    app = create_app(configured)
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as http:
-            r = await _session(http)
+            yield http
 
-    assert r.status_code == 503
-    assert r.json()["type"].endswith("/feature-unavailable")
+
+async def test_the_members_service_finds_the_member_by_unionid(real_directory_client):
+    r = await _session(real_directory_client)
+
+    assert r.status_code == 200, r.text
+    assert (r.json()["member_id"], r.json()["created"]) == ("m-a1", False)
+
+
+async def test_a_first_sign_in_registers_at_the_qr_codes_store_and_the_second_finds_that_member(
+        real_directory_client, backends):
+    first = await real_directory_client.post("/v1/app/brands/brand-a/session",
+                                             json={"code": "good-new", "store_id": "store-a2"})
+    again = await _session(real_directory_client, "good-new")
+
+    assert first.status_code == 200, first.text
+    assert first.json()["created"] is True
+    assert backends.members.members[first.json()["member_id"]].store_id == "store-a2"
+    assert (again.json()["member_id"], again.json()["created"]) == (first.json()["member_id"], False)
+
+
+async def test_an_unknown_registration_store_is_a_422_naming_store_id(real_directory_client):
+    r = await real_directory_client.post("/v1/app/brands/brand-a/session",
+                                         json={"code": "good-new", "store_id": "store-nowhere"})
+
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "store_id"
+
+
+async def test_sign_in_is_audited_without_the_wechat_ids(real_directory_client):
+    await _session(real_directory_client)
+
+    app = real_directory_client._transport.app  # type: ignore[attr-defined]
+    event = app.state.audit.recent[-1]
+    assert (event["action"], event["actor"], event["created"]) == ("member.login", "member:m-a1", 0)
+    assert "o-a1" not in str(event) and "u-a1" not in str(event)

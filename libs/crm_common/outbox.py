@@ -168,21 +168,44 @@ class MongoOutbox(_Outbox):
             raise RuntimeError("MongoOutbox.add must run inside the business transaction")
         envelope = build_envelope(message, source=self.source, brand_id=brand_id, subject=subject)
         await self.collection.insert_one(
-            {
-                "_id": envelope.id,
-                "source": self.source,
-                "event_type": envelope.type,
-                "brand_id": brand_id,
-                "envelope": envelope.SerializeToString(),
-                "trace": trace_carrier(),
-                "created_at": datetime.now(UTC),
-                "sent_at": None,
-                "claimed_by": None,
-                "claimed_until": None,
-            },
-            session=session,
+            self._row(envelope, brand_id, trace_carrier(), datetime.now(UTC)), session=session
         )
         return envelope.id
+
+    async def add_many(
+        self, messages: list[tuple[Message, str, str]], *, session: AsyncClientSession
+    ) -> list[str]:
+        """Insert ``(message, brand_id, subject)`` events with one ``insert_many`` in the caller's transaction.
+
+        Rows have exactly the shape of ``add``'s; bulk writers (imports) use this so a thousand events cost one
+        round trip instead of a thousand. Returns the event ids in order.
+        """
+        if not session.in_transaction:
+            raise RuntimeError("MongoOutbox.add_many must run inside the business transaction")
+        if not messages:
+            return []
+        carrier = trace_carrier()
+        at = datetime.now(UTC)
+        docs = []
+        for message, brand_id, subject in messages:
+            envelope = build_envelope(message, source=self.source, brand_id=brand_id, subject=subject)
+            docs.append(self._row(envelope, brand_id, carrier, at))
+        await self.collection.insert_many(docs, ordered=True, session=session)
+        return [d["_id"] for d in docs]
+
+    def _row(self, envelope: EventEnvelope, brand_id: str, trace: dict[str, str], at: datetime) -> dict[str, object]:
+        return {
+            "_id": envelope.id,
+            "source": self.source,
+            "event_type": envelope.type,
+            "brand_id": brand_id,
+            "envelope": envelope.SerializeToString(),
+            "trace": trace,
+            "created_at": at,
+            "sent_at": None,
+            "claimed_by": None,
+            "claimed_until": None,
+        }
 
     async def _lead(self, owner: str, now: datetime) -> bool:
         """Take or renew the per-source leader lease; only the leader publishes (keeps order)."""

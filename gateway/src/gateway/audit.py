@@ -13,6 +13,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 import structlog
@@ -51,7 +52,8 @@ class AuditLog:
         return cls(js)
 
     def record(self, action: str, *, actor: str, outcome: str = "ok", brand_id: str | None = None,
-               target: str | None = None, request: Request | None = None, **fields: str | int | None) -> None:
+               target: str | None = None, request: Request | None = None,
+               **fields: str | int | list[str] | None) -> None:
         """Record one action. ``actor`` is ``staff:<id>``, ``pos:<key id>``, ``member:<id>`` or
         ``anonymous``; ``target`` is ``<kind>:<id>``; ``fields`` must be ids or counts, never PII."""
         event: dict[str, Any] = {
@@ -87,3 +89,33 @@ def audit_log(request: Request) -> AuditLog:
     """The app's audit log."""
     audit: AuditLog = request.app.state.audit
     return audit
+
+
+PII_READ_IDS_MAX = 500
+"""Member ids listed in one ``pii.read`` event; a bigger read (an export) records the count and the first
+ids, since a JetStream message (1 MiB by default) cannot hold 100k ids and the export job has its own
+record of what it wrote."""
+
+
+def record_pii_read(request: Request, member_ids: Iterable[str], purpose: str) -> None:
+    """Record that the caller of ``request`` was shown personal data of ``member_ids``.
+
+    Call it after the read succeeded, from any route that returns a member's phone, name, birthday or
+    address (a profile, a search page, an export), with ``purpose`` a short fixed label such as
+    ``"member.view"`` or ``"member.search"`` — never request text, which may itself be a phone number.
+    The caller is the principal the auth dependency put on ``request.state`` (staff, POS key or member);
+    ``masked`` says whether the phone was shown masked (clerks, analysts), which is still a read of the
+    name. Reads of nobody (an empty page) are not recorded.
+    """
+    ids = list(dict.fromkeys(member_ids))
+    if not ids:
+        return
+    caller = getattr(request.state, "principal", None)
+    actor = getattr(caller, "actor", "anonymous")
+    brand_id = getattr(caller, "brand_id", None) or request.path_params.get("brand_id")
+    sees_pii = getattr(caller, "sees_pii", False)
+    audit_log(request).record(
+        "pii.read", actor=actor, brand_id=brand_id or None, request=request,
+        target=f"member:{ids[0]}" if len(ids) == 1 else None, purpose=purpose,
+        member_ids=ids[:PII_READ_IDS_MAX], member_count=len(ids), masked=int(not sees_pii),
+    )

@@ -63,8 +63,10 @@ class Permission(StrEnum):
     ORDER_WRITE = "order:write"  # orders and refunds
     POINTS_READ = "points:read"
     POINTS_REDEEM = "points:redeem"  # a member spends points at the counter
-    POINTS_ADJUST = "points:adjust"  # manual corrections
-    PROGRAM_WRITE = "program:write"  # loyalty programme, coupon templates
+    # The brand's loyalty rules and the corrections outside them: the programme (tiers, earn rates), coupon
+    # templates, manual points adjustments, voiding coupons, the expiring-coupons list. Brand-wide money
+    # levers, so admins only: a store manager who could adjust points could mint them for a friend.
+    LOYALTY_ADMIN = "loyalty:admin"
     COUPON_GRANT = "coupon:grant"
     COUPON_REDEEM = "coupon:redeem"
     CAMPAIGN_READ = "campaign:read"
@@ -72,6 +74,9 @@ class Permission(StrEnum):
     LEAD_READ = "lead:read"
     LEAD_WRITE = "lead:write"
     REPORT_READ = "report:read"
+    # Report actions that write or cost: fitting the purchase model, anomaly scans, report schedules
+    # (which mail data out). Analysts read reports; these change what the brand's reports are.
+    REPORT_WRITE = "report:write"
 
 
 _FRONT_LINE = frozenset({
@@ -89,8 +94,8 @@ _FRONT_LINE = frozenset({
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.GROUP_ADMIN: frozenset(Permission),
     Role.BRAND_ADMIN: frozenset(Permission) - {Permission.BRAND_WRITE},
-    Role.STORE_MANAGER: _FRONT_LINE | {Permission.REPORT_READ, Permission.POINTS_ADJUST,
-                                       Permission.MEMBER_TRANSFER, Permission.CAMPAIGN_READ},
+    Role.STORE_MANAGER: _FRONT_LINE | {Permission.REPORT_READ, Permission.MEMBER_TRANSFER,
+                                       Permission.CAMPAIGN_READ},
     Role.CLERK: _FRONT_LINE,
     # Analysts look at numbers: they may read members (phones masked) and reports, and change nothing.
     Role.ANALYST: frozenset({Permission.DIRECTORY_READ, Permission.MEMBER_READ, Permission.POINTS_READ,
@@ -319,6 +324,7 @@ async def member_principal(
         raise forbidden("/v1/app/me is for members; staff use the brand routes.")
     member = issuer.verify_member(credentials.credentials)
     request.app.state.limiter.check(f"member:{member.brand_id}:{member.member_id}")
+    request.state.principal = member  # the audit helpers name the caller from here
     return member
 
 

@@ -157,12 +157,22 @@ class NatsKV:
         await self._kv.delete(key)
 
     async def keys(self, prefix: str) -> list[str]:
+        # Not `KeyValue.keys(filters=...)`: nats-py matches those filters as substrings on the client (so a
+        # subject wildcard like "store.x.>" matches nothing) and raises NoKeysError for an empty result.
+        # A watcher on the subject filter lets the server do the filtering instead.
+        subject = prefix + ">" if prefix.endswith(".") else ">"
+        watcher = await self._kv.watch(subject, ignore_deletes=True, meta_only=True)
+        names: list[str] = []
         try:
-            names = await self._kv.keys(filters=[prefix + ">"]) if prefix.endswith(".") else await self._kv.keys()
-        except NotFoundError:  # nats-py raises this for an empty bucket
-            return []
+            async for entry in watcher:
+                if entry is None:  # the end of the current keys
+                    break
+                if entry.key.startswith(prefix):
+                    names.append(entry.key)
+        finally:
+            await watcher.stop()
         found = []
-        for name in sorted(n for n in names if n.startswith(prefix)):
+        for name in sorted(set(names)):
             if await self.get(name) is not None:
                 found.append(name)
         return found

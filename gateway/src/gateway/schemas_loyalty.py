@@ -99,6 +99,40 @@ class LedgerPage(BaseModel):
         )
 
 
+class MemberOrderOut(BaseModel):
+    """One of a member's orders as listed: what it cost, what it earned, what was refunded."""
+
+    order_id: str
+    external_id: str
+    store_id: str
+    occurred_at: datetime | None
+    total_fen: int
+    points_earned: int
+    refunded_fen: int
+    item_count: int
+
+
+class MemberOrderPage(BaseModel):
+    """A page of a member's orders, newest first; ``next_cursor`` is null on the last page."""
+
+    items: list[MemberOrderOut]
+    next_cursor: str | None
+
+    @classmethod
+    def of(cls, r: loyalty_pb2.ListMemberOrdersResponse) -> MemberOrderPage:
+        return cls(
+            items=[
+                MemberOrderOut(
+                    order_id=o.order_id, external_id=o.external_id, store_id=o.store_id,
+                    occurred_at=_ts(o.occurred_at, o.HasField("occurred_at")), total_fen=o.total_fen,
+                    points_earned=o.points_earned, refunded_fen=o.refunded_fen, item_count=o.item_count,
+                )
+                for o in r.orders
+            ],
+            next_cursor=_or_none(r.next_cursor),
+        )
+
+
 class RedemptionCreate(RequestBody):
     """Points spent on a gift or as payment; send an ``Idempotency-Key`` header."""
 

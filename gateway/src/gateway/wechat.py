@@ -73,33 +73,39 @@ def _unavailable() -> ProblemError:
                         headers={"Retry-After": "5"})
 
 
+@dataclass(frozen=True)
+class WeChatMember:
+    """The member a WeChat identity signed in as; ``created`` on the first sign-in."""
+
+    member_id: str
+    created: bool
+
+
 class MemberDirectory(Protocol):
     """Finds the member of a WeChat identity in a brand, registering a new one the first time."""
 
-    async def find_or_create_by_wechat(self, brand_id: str, identity: WeChatIdentity, *, appid: str) -> str:
-        """The member id (UnionID first, as it spans a brand's apps; then the app's OpenID)."""
+    async def find_or_create_by_wechat(self, brand_id: str, identity: WeChatIdentity, *,
+                                       store_id: str | None = None) -> WeChatMember:
+        """The member (UnionID first, as it spans a brand's apps; then the app's OpenID)."""
 
 
 class GrpcMemberDirectory:
-    """`MemberDirectory` over the members service's ``FindOrCreateMemberByWeChat`` RPC.
+    """`MemberDirectory` over the members service's ``FindOrCreateMemberByWechat`` RPC.
 
-    The RPC is being added by the members service; until its stub exists this answers 503 saying so,
-    rather than inventing members in the gateway (which holds no business data).
+    The members service owns the UnionID/OpenID → member mapping (and its uniqueness under concurrent
+    first logins); the gateway only forwards what WeChat vouched for.
     """
-
-    RPC = "FindOrCreateMemberByWeChat"
 
     def __init__(self, clients: Clients) -> None:
         self._clients = clients
 
-    async def find_or_create_by_wechat(self, brand_id: str, identity: WeChatIdentity, *, appid: str) -> str:
-        call = getattr(self._clients.members, self.RPC, None)
-        request_cls = getattr(members_pb2, f"{self.RPC}Request", None)
-        if call is None or request_cls is None:
-            raise ProblemError(503, "Mini-program sign-in is not available yet: the members service has no "
-                               "WeChat identity lookup.", reason="FEATURE_UNAVAILABLE")
-        reply = await rpc(call(request_cls(brand_id=brand_id, openid=identity.openid,
-                                           unionid=identity.unionid or "", appid=appid)),
-                          not_found_as="brand")
-        member = reply.member if hasattr(reply, "member") else reply
-        return str(member.id)
+    async def find_or_create_by_wechat(self, brand_id: str, identity: WeChatIdentity, *,
+                                       store_id: str | None = None) -> WeChatMember:
+        reply = await rpc(
+            self._clients.members.FindOrCreateMemberByWechat(members_pb2.FindOrCreateMemberByWechatRequest(
+                brand_id=brand_id, union_id=identity.unionid or "", open_id=identity.openid,
+                store_id=store_id or "")),
+            # An unknown registration store is the service's 422 naming `store_id` (the body's name too).
+            not_found_as="brand",
+        )
+        return WeChatMember(member_id=reply.member.id, created=reply.created)

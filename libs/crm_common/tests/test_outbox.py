@@ -291,3 +291,26 @@ async def test_mongo_two_relays_publish_each_event_once(mongo: Any, bus: EventBu
     published = [m.headers["ce-id"] for m in await _messages_for_brand(bus, before, brand)]
     assert sorted(published) == sorted(ids) and len(published) == len(ids)
     assert _published_total() - published_before == len(ids)
+
+
+async def test_mongo_add_many_writes_rows_shaped_like_add_in_one_transaction(mongo: Any, bus: EventBus) -> None:
+    client, db = mongo
+    outbox, brand = MongoOutbox(db, source=SERVICE), _brand()
+    single = await _mongo_register(client, db, outbox, brand, "m-0")
+    before = await _last_seq(bus)
+    messages = [(MemberRegistered(brand_id=brand, member_id=f"m-{i}"), brand, f"m-{i}") for i in range(1, 4)]
+    async with client.start_session() as session:
+        with pytest.raises(RuntimeError):  # outside a transaction the events could outlive a rollback
+            await outbox.add_many(messages, session=session)
+        async with await session.start_transaction():
+            ids = await outbox.add_many(messages, session=session)
+            assert await outbox.add_many([], session=session) == []
+
+    assert len(set(ids)) == 3
+    rows = {d["_id"]: d async for d in db["outbox"].find({"_id": {"$in": [single, *ids]}})}
+    shape = set(rows[single])
+    assert all(set(rows[i]) == shape for i in ids)
+    assert all(rows[i]["event_type"] == "crm.members.v1.MemberRegistered" and rows[i]["sent_at"] is None for i in ids)
+    await OutboxRelay(outbox, bus).run_once()
+    published = [m.headers["ce-subject"] for m in await _messages_for_brand(bus, before, brand)]
+    assert published == ["m-0", "m-1", "m-2", "m-3"]  # insertion order survives the bulk insert

@@ -206,6 +206,14 @@ async def test_orders_of_a_phone_attach_when_its_member_registers(stack: Stack, 
     )
     assert a.balance == 123
     assert await stack.fetchval("SELECT member_phone FROM orders WHERE id = $1", first.order_id) is None
+    # A retry of the order (POS, member app) now shows the member it was attached to, not "member": null.
+    again = await stack.loyalty.RecordOrder(o)
+    assert again.replayed and again.order_id == first.order_id and again.points_earned == 123
+    assert (again.member.member_id, again.member.points_balance) == (member_id, 123)
+    history = await stack.loyalty.ListMemberOrders(
+        loyalty_pb2.ListMemberOrdersRequest(brand_id=brand.id, member_id=member_id)
+    )
+    assert [(h.order_id, h.points_earned) for h in history.orders] == [(first.order_id, 123)]
 
 
 async def test_merge_moves_points_lots_and_wallet_to_the_survivor_and_erasure_drops_phones(

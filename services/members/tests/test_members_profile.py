@@ -284,6 +284,11 @@ async def test_staff_who_leaves_cannot_log_in_and_their_members_move_in_one_step
         pb.DeactivateStaffRequest(brand_id=world.brand.id, staff_id=leaver.id, to_guide_id=world.guide_1.id)
     )
     assert result.moved == 2 and not result.staff.active
+    again = await client.GetStaff(pb.GetStaffRequest(brand_id=world.brand.id, staff_id=leaver.id))
+    assert (again.id, again.active, again.username) == (leaver.id, False, username)
+    assert (await _error(client.GetStaff(pb.GetStaffRequest(brand_id="", staff_id=leaver.id)))).reason == (
+        "STAFF_NOT_FOUND"  # a brand's account is not a group admin's
+    )
     for m in members:
         got = await client.GetMember(pb.GetMemberRequest(brand_id=world.brand.id, member_id=m.id))
         assert (got.guide_id, got.store_id) == (world.guide_1.id, world.store_a.id)

@@ -16,9 +16,9 @@ from crm.loyalty.v1 import loyalty_pb2
 from crm.members.v1 import members_pb2
 from gateway.audit import AuditLog, audit_log
 from gateway.auth import MemberPrincipal, TokenIssuer, member_principal
-from gateway.errors import ProblemError, not_found, problem_responses, rpc
+from gateway.errors import not_found, problem_responses, rpc
 from gateway.routers import ClientsDep
-from gateway.schemas import Page, PageQuery, PointsOut, RequestBody, mask_phone
+from gateway.schemas import Id, Page, PageQuery, PointsOut, RequestBody, mask_phone
 from gateway.settings import GatewaySettings
 from gateway.wechat import MemberDirectory, WeChatClient
 
@@ -30,9 +30,14 @@ Me = Annotated[MemberPrincipal, Depends(member_principal)]
 class SessionRequest(RequestBody):
     """The code from ``wx.login()`` in the mini-program."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"code": "0a3Xyz000abcDEF1gHI200FhJk3Xyz0Q"}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"code": "0a3Xyz000abcDEF1gHI200FhJk3Xyz0Q"},
+        {"code": "0a3Xyz000abcDEF1gHI200FhJk3Xyz0Q", "store_id": "s_01J..."}]})
 
     code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+    store_id: Id | None = Field(
+        default=None, description="The store whose QR code opened the mini-program: a first-time user "
+        "registers there (ignored for an existing member)")
 
 
 class MemberSession(BaseModel):
@@ -40,12 +45,13 @@ class MemberSession(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "access_token": "eyJhbGciOiJIUzI1NiIs...", "token_type": "bearer", "expires_in": 7200,
-        "member_id": "m_01J..."}]})
+        "member_id": "m_01J...", "created": False}]})
 
     access_token: str
     token_type: str = "bearer"
     expires_in: int
     member_id: str
+    created: bool = Field(description="True when this sign-in registered the member (first visit)")
 
 
 class MeOut(BaseModel):
@@ -94,11 +100,13 @@ async def start_session(
     request.app.state.login_limiter.check(f"app-login:{client}")
     wechat: WeChatClient = request.app.state.wechat
     identity = await wechat.code2session(app, body.code)
-    member_id = await _directory(request).find_or_create_by_wechat(brand_id, identity, appid=app.appid)
+    member = await _directory(request).find_or_create_by_wechat(brand_id, identity, store_id=body.store_id)
     tokens: TokenIssuer = request.app.state.tokens
-    audit.record("member.login", actor=f"member:{member_id}", brand_id=brand_id, request=request)
-    return MemberSession(access_token=tokens.issue_member(member_id=member_id, brand_id=brand_id),
-                         expires_in=tokens.member_ttl_seconds, member_id=member_id)
+    audit.record("member.login", actor=f"member:{member.member_id}", brand_id=brand_id, request=request,
+                 created=int(member.created))
+    return MemberSession(access_token=tokens.issue_member(member_id=member.member_id, brand_id=brand_id),
+                         expires_in=tokens.member_ttl_seconds, member_id=member.member_id,
+                         created=member.created)
 
 
 async def _member(clients: ClientsDep, me: MemberPrincipal) -> members_pb2.Member:
@@ -186,9 +194,41 @@ async def get_my_ledger(me: Me, clients: ClientsDep, page: Annotated[PageQuery, 
         next_cursor=reply.next_cursor or None)
 
 
-@router.get("/me/orders", responses=problem_responses(401, 403, 404, 503))
-async def get_my_orders(me: Me) -> None:
-    """The member's orders. Not available yet: the loyalty service has no member order list; this answers
-    503 (`feature-unavailable`) rather than an invented empty list."""
-    raise ProblemError(503, "Not available yet: the loyalty service has no list of a member's orders.",
-                       reason="FEATURE_UNAVAILABLE")
+class MyOrder(BaseModel):
+    """One of the member's orders (the same fields as the staff route's order list)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "order_id": "o_01J...", "external_id": "POS-20260301-0042", "store_id": "s_01J...",
+        "occurred_at": "2026-03-01T10:15:00Z", "total_fen": 12800, "points_earned": 128, "refunded_fen": 0,
+        "item_count": 3}]})
+
+    order_id: str
+    external_id: str
+    store_id: str
+    occurred_at: datetime | None
+    total_fen: int
+    points_earned: int
+    refunded_fen: int = Field(description="Refunded so far (partial refunds add up)")
+    item_count: int = Field(description="Sum of the lines' quantities")
+
+    @classmethod
+    def of(cls, o: loyalty_pb2.MemberOrder) -> MyOrder:
+        return cls(order_id=o.order_id, external_id=o.external_id, store_id=o.store_id,
+                   occurred_at=_ts(o, "occurred_at"), total_fen=o.total_fen, points_earned=o.points_earned,
+                   refunded_fen=o.refunded_fen, item_count=o.item_count)
+
+
+class OrdersQuery(BaseModel):
+    """``?cursor=&limit=`` of the order list (the loyalty service pages at most 100)."""
+
+    cursor: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = None
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+
+
+@router.get("/me/orders", response_model=Page[MyOrder], responses=problem_responses(401, 403, 404, 422))
+async def get_my_orders(me: Me, clients: ClientsDep, page: Annotated[OrdersQuery, Query()]) -> Page[MyOrder]:
+    """The member's orders, newest first, with what each earned and what was refunded."""
+    reply = await rpc(clients.loyalty.ListMemberOrders(loyalty_pb2.ListMemberOrdersRequest(
+        brand_id=me.brand_id, member_id=me.member_id, cursor=page.cursor or "", limit=page.limit)),
+        not_found_as="member", field_aliases={"cursor": "cursor", "limit": "limit"})
+    return Page[MyOrder](items=[MyOrder.of(o) for o in reply.orders], next_cursor=reply.next_cursor or None)

@@ -12,6 +12,7 @@ from gateway.auth import Permission, Principal, Role, brand_access, group_access
 from gateway.errors import invalid, problem_responses, rpc
 from gateway.routers import ClientsDep
 from gateway.schemas import BrandCreate, BrandOut, StaffCreate, StaffOut, StoreCreate, StoreOut
+from gateway.schemas_members import StaffDeactivated, StaffDeactivation, StoreStatus
 
 router = APIRouter(prefix="/v1/brands", tags=["directory"])
 
@@ -78,3 +79,48 @@ async def create_staff(
         role=body.role, store_ids=body.store_ids,
     )))
     return StaffOut.of(staff)
+
+
+@router.post(
+    "/{brand_id}/staff/{staff_id}/deactivation", response_model=StaffDeactivated,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def deactivate_staff(
+    brand_id: str,
+    staff_id: str,
+    clients: ClientsDep,
+    caller: Annotated[Principal, Depends(brand_access(Permission.DIRECTORY_WRITE))],
+    body: StaffDeactivation | None = None,
+) -> StaffDeactivated:
+    """A staff member leaves: they can no longer sign in, and their members move to
+    ``transfer_to_guide_id`` (or keep only their store) in the same step."""
+    done = await rpc(
+        clients.members.DeactivateStaff(members_pb2.DeactivateStaffRequest(
+            brand_id=brand_id, staff_id=staff_id, to_guide_id=(body.transfer_to_guide_id or "") if body else "",
+            actor_id=caller.staff_id,
+        )),
+        field_aliases={"to_guide_id": "transfer_to_guide_id"},
+    )
+    return StaffDeactivated(staff=StaffOut.of(done.staff), moved=done.moved, transfer_id=done.transfer_id or None)
+
+
+@router.put(
+    "/{brand_id}/stores/{store_id}/status", response_model=StoreOut,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def set_store_status(
+    brand_id: str,
+    store_id: str,
+    body: StoreStatus,
+    clients: ClientsDep,
+    caller: Annotated[Principal, Depends(brand_access(Permission.DIRECTORY_WRITE))],
+) -> StoreOut:
+    """Open or close a store. Closing one that still owns members needs ``transfer_to_store_id`` (409
+    ``store-has-members`` otherwise): no member is ever left without a store."""
+    store = await rpc(
+        clients.members.SetStoreOpen(members_pb2.SetStoreOpenRequest(
+            brand_id=brand_id, store_id=store_id, open=body.open,
+            transfer_to_store_id=body.transfer_to_store_id or "", actor_id=caller.staff_id,
+        )),
+    )
+    return StoreOut.of(store)

@@ -25,6 +25,7 @@ from gateway.schemas_loyalty import (
     CouponTemplateOut,
     GrantCreate,
     LedgerPage,
+    MemberOrderPage,
     PointsChangeOut,
     ProgramOut,
     RedemptionCreate,
@@ -133,6 +134,25 @@ async def points_ledger(
         not_found_as="member",
     )
     return LedgerPage.of(page)
+
+
+@router.get(
+    "/members/{member_id}/orders", response_model=MemberOrderPage, responses=problem_responses(401, 403, 404, 422)
+)
+async def member_orders(
+    brand_id: str, member_id: str, clients: ClientsDep,
+    caller: Annotated[Principal, Depends(brand_access(Permission.MEMBER_READ))],
+    cursor: str | None = None, limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> MemberOrderPage:
+    """The member's purchase history, newest first, each order with what it earned and what was refunded.
+    Orders taken for the member's phone before they registered appear once attached."""
+    await _visible(clients, caller, brand_id, member_id)
+    page = await rpc(
+        clients.loyalty.ListMemberOrders(loyalty_pb2.ListMemberOrdersRequest(
+            brand_id=brand_id, member_id=member_id, cursor=cursor or "", limit=limit)),
+        not_found_as="member",
+    )
+    return MemberOrderPage.of(page)
 
 
 @router.post(

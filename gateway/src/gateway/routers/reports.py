@@ -42,9 +42,13 @@ R = "/v1/brands/{brand_id}/reports"
 
 _FIELDS = {"from_date": "from", "to_date": "to"}
 Reader = Annotated[Principal, Depends(brand_access(Permission.REPORT_READ))]
+# Fitting the model, scanning for anomalies and scheduling reports (which mail data out) change what the
+# brand's reports are: admins only; analysts and store managers read.
+Writer = Annotated[Principal, Depends(brand_access(Permission.REPORT_WRITE))]
 From = Annotated[IsoDate, Query(alias="from", description="First day, brand's timezone (inclusive)")]
 To = Annotated[IsoDate, Query(description="Last day, brand's timezone (inclusive)")]
-Month = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
+# Years 1900-2999, as the service accepts: "0000-01" is a 422 naming the parameter here, not a 500 there.
+Month = Annotated[str, Query(pattern=r"^(19|2\d)\d{2}-(0[1-9]|1[0-2])$", description="YYYY-MM, years 1900-2999")]
 _ERRORS = problem_responses(401, 403, 404, 422)
 
 
@@ -225,7 +229,7 @@ async def list_anomalies(
 
 
 @router.post(f"{R}/anomaly-scans", response_model=AnomaliesOut, responses=_ERRORS)
-async def scan_anomalies(brand_id: str, body: AnomalyScanIn, clients: ClientsDep, caller: Reader) -> AnomaliesOut:
+async def scan_anomalies(brand_id: str, body: AnomalyScanIn, clients: ClientsDep, caller: Writer) -> AnomaliesOut:
     """Scan a day now (the service also scans yesterday every morning); returns what is new."""
     _brand_wide(caller)
     out = await rpc(clients.reporting.DetectAnomalies(reporting_pb2.DetectAnomaliesRequest(
@@ -234,7 +238,7 @@ async def scan_anomalies(brand_id: str, body: AnomalyScanIn, clients: ClientsDep
 
 
 @router.post(f"{R}/purchase-model", response_model=PurchaseModelOut, responses=_ERRORS)
-async def purchase_model(brand_id: str, body: PurchaseModelIn, clients: ClientsDep, caller: Reader) -> PurchaseModelOut:
+async def purchase_model(brand_id: str, body: PurchaseModelIn, clients: ClientsDep, caller: Writer) -> PurchaseModelOut:
     """Fit BG/NBD (weeks) on the brand's purchase days up to ``calibration_end`` and score every member."""
     _brand_wide(caller)
     m = await rpc(clients.reporting.FitPurchaseModel(reporting_pb2.FitPurchaseModelRequest(
@@ -273,7 +277,7 @@ async def export(
 
 
 @router.post(f"{R}/schedules", status_code=201, response_model=ScheduleOut, responses=_ERRORS)
-async def create_schedule(brand_id: str, body: ScheduleIn, clients: ClientsDep, caller: Reader) -> ScheduleOut:
+async def create_schedule(brand_id: str, body: ScheduleIn, clients: ClientsDep, caller: Writer) -> ScheduleOut:
     """Deliver a report every day at ``local_time`` brand time by email and/or webhook (CSV/XLSX + PNG)."""
     _brand_wide(caller)
     if not body.email_to and body.webhook_url is None:
@@ -295,7 +299,7 @@ async def list_schedules(brand_id: str, clients: ClientsDep, caller: Reader) -> 
 
 
 @router.post(f"{R}/schedules/{{schedule_id}}/runs", response_model=DeliveryOut, responses=_ERRORS)
-async def run_schedule(brand_id: str, schedule_id: str, clients: ClientsDep, caller: Reader) -> DeliveryOut:
+async def run_schedule(brand_id: str, schedule_id: str, clients: ClientsDep, caller: Writer) -> DeliveryOut:
     """Deliver a scheduled report now (on demand), covering the last ``period_days`` full days."""
     _brand_wide(caller)
     d = await rpc(clients.reporting.RunReportSchedule(reporting_pb2.RunReportScheduleRequest(

@@ -17,6 +17,7 @@ from crm.members.v1 import members_pb2
 from crm_common.errors import RemoteError
 from gateway.audit import AuditLog, audit_log
 from gateway.auth import ROLE_PERMISSIONS, STAFF_ROLES, Principal, Role, TokenIssuer, principal, unauthenticated
+from gateway.clients import Clients
 from gateway.errors import ProblemError, problem_from_remote, problem_responses
 from gateway.routers import ClientsDep
 from gateway.schemas import LogoutRequest, RefreshRequest, TokenRequest, TokenResponse, WhoAmI
@@ -83,18 +84,55 @@ def _pair(request: Request, session: StaffSession, refresh: str) -> TokenRespons
                          refresh_expires_in=max(0, int(session.expires_at - time.time())))
 
 
-@router.post("/refresh", response_model=TokenResponse, responses=problem_responses(401, 422))
-async def refresh_token(body: RefreshRequest, request: Request, audit: AuditDep) -> TokenResponse:
+@router.post("/refresh", response_model=TokenResponse, responses=problem_responses(401, 422, 429, 503))
+async def refresh_token(body: RefreshRequest, request: Request, clients: ClientsDep, audit: AuditDep) -> TokenResponse:
     """Spend a refresh token for a new access token and a new refresh token. Each refresh token works once:
-    presenting one again revokes its whole session."""
+    presenting one again revokes its whole session. The account is checked again first: a deactivated
+    account gets 401 (and its session ends); a changed role or store list is in the new access token."""
+    sessions = _sessions(request)
+    current = await sessions.peek(body.refresh_token)
+    role: str | None = None
+    store_ids: tuple[str, ...] | None = None
+    if current is not None:
+        request.app.state.limiter.check(f"staff:{current.staff_id}")
+        staff = await _live_account(clients, current)
+        if staff is None:
+            await sessions.revoke(current.session_id, until=current.expires_at)
+            audit.record("session.revoke", actor=f"staff:{current.staff_id}", outcome="account_inactive",
+                         brand_id=current.brand_id or None, request=request, session=current.session_id)
+            raise unauthenticated("The refresh token is invalid, expired or already used.")
+        role, store_ids = staff.role, tuple(staff.store_ids)
     try:
-        session, refresh = await _sessions(request).rotate(body.refresh_token)
+        session, refresh = await sessions.rotate(body.refresh_token, role=role, store_ids=store_ids)
     except RefreshRejected as rejected:
         if rejected.reused:
             audit.record("session.reuse_detected", actor="anonymous", outcome="revoked", request=request)
         raise unauthenticated("The refresh token is invalid, expired or already used.") from None
-    request.app.state.limiter.check(f"staff:{session.staff_id}")
+    if current is not None and (current.role, current.store_ids) != (session.role, session.store_ids):
+        audit.record("session.scope_change", actor=f"staff:{session.staff_id}", brand_id=session.brand_id or None,
+                     request=request, session=session.session_id, role=session.role,
+                     previous_role=current.role)
     return _pair(request, session, refresh)
+
+
+async def _live_account(clients: Clients, session: StaffSession) -> members_pb2.Staff | None:
+    """The session's staff account as the members service has it now, or None when it may no longer
+    sign in (deactivated, deleted, an unknown role, or moved to another brand).
+
+    This check on every refresh, with access tokens of ``token_ttl_seconds`` (15 minutes), is the whole
+    design of revocation by the directory: the gateway consumes no staff events, so a deactivated account
+    keeps at most the rest of its current access token. A members outage is a 503 and spends nothing.
+    """
+    try:
+        staff = await clients.members.GetStaff(
+            members_pb2.GetStaffRequest(brand_id=session.brand_id, staff_id=session.staff_id))
+    except RemoteError as err:
+        if err.code == grpc.StatusCode.NOT_FOUND:
+            return None
+        raise problem_from_remote(err) from None
+    if not staff.active or staff.role not in STAFF_ROLES or staff.brand_id != session.brand_id:
+        return None
+    return staff
 
 
 @router.post("/logout", status_code=204, response_class=Response, responses=problem_responses(401))

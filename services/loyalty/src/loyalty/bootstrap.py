@@ -21,6 +21,7 @@ from loyalty.adapters.consumers import SUBJECTS, members_handler
 from loyalty.adapters.grpc_api import Apps, LoyaltyServicer
 from loyalty.adapters.members_client import MembersDirectory
 from loyalty.adapters.repository import LoyaltyRepository
+from loyalty.app.birthday import BIRTHDAY_JOB, BirthdayGifts
 from loyalty.app.coupons import COUPON_EXPIRE_JOB, COUPON_EXPIRING_JOB, CouponsApp
 from loyalty.app.loyalty import LoyaltyApp
 from loyalty.app.points import EXPIRE_JOB, TIER_REVIEW_JOB
@@ -77,6 +78,8 @@ class Runtime:
         jobs = JobQueue(self.pool)
         self.app = LoyaltyApp(self.pool, repo, outbox, MembersDirectory(self.members_stub), jobs)
         coupons = CouponsApp(self.pool, outbox, jobs, self.app)
+        birthday = BirthdayGifts(repo, jobs, coupons)
+        self.app.program_hooks.append(birthday.ensure_scheduled)
         self.apps = Apps(self.app, coupons, WalletApp(self.pool, outbox, self.app))
         self.consumer = EventConsumer(
             self.bus,
@@ -93,6 +96,7 @@ class Runtime:
                 TIER_REVIEW_JOB: self.app.review_tier,
                 COUPON_EXPIRING_JOB: coupons.remind_expiring,
                 COUPON_EXPIRE_JOB: coupons.expire,
+                BIRTHDAY_JOB: birthday.run,
             },
         )
         await self.relay.start()

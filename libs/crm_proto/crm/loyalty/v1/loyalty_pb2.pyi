@@ -480,3 +480,61 @@ class WalletChange(_message.Message):
     bonus_delta_fen: int
     replayed: bool
     def __init__(self, wallet: _Optional[_Union[Wallet, _Mapping]] = ..., principal_delta_fen: _Optional[int] = ..., bonus_delta_fen: _Optional[int] = ..., replayed: _Optional[bool] = ...) -> None: ...
+
+class ListMemberOrdersRequest(_message.Message):
+    __slots__ = ("brand_id", "member_id", "cursor", "limit")
+    BRAND_ID_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    brand_id: str
+    member_id: str
+    cursor: str
+    limit: int
+    def __init__(self, brand_id: _Optional[str] = ..., member_id: _Optional[str] = ..., cursor: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class MemberOrder(_message.Message):
+    __slots__ = ("order_id", "external_id", "store_id", "occurred_at", "total_fen", "points_earned", "refunded_fen", "item_count")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    EXTERNAL_ID_FIELD_NUMBER: _ClassVar[int]
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FEN_FIELD_NUMBER: _ClassVar[int]
+    POINTS_EARNED_FIELD_NUMBER: _ClassVar[int]
+    REFUNDED_FEN_FIELD_NUMBER: _ClassVar[int]
+    ITEM_COUNT_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    external_id: str
+    store_id: str
+    occurred_at: _timestamp_pb2.Timestamp
+    total_fen: int
+    points_earned: int
+    refunded_fen: int
+    item_count: int
+    def __init__(self, order_id: _Optional[str] = ..., external_id: _Optional[str] = ..., store_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., total_fen: _Optional[int] = ..., points_earned: _Optional[int] = ..., refunded_fen: _Optional[int] = ..., item_count: _Optional[int] = ...) -> None: ...
+
+class ListMemberOrdersResponse(_message.Message):
+    __slots__ = ("orders", "next_cursor")
+    ORDERS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    orders: _containers.RepeatedCompositeFieldContainer[MemberOrder]
+    next_cursor: str
+    def __init__(self, orders: _Optional[_Iterable[_Union[MemberOrder, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
+
+class GetOrderTotalsRequest(_message.Message):
+    __slots__ = ("brand_id",)
+    BRAND_ID_FIELD_NUMBER: _ClassVar[int]
+    brand_id: str
+    def __init__(self, brand_id: _Optional[str] = ...) -> None: ...
+
+class OrderTotals(_message.Message):
+    __slots__ = ("orders", "total_fen", "refunds", "refunded_fen")
+    ORDERS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FEN_FIELD_NUMBER: _ClassVar[int]
+    REFUNDS_FIELD_NUMBER: _ClassVar[int]
+    REFUNDED_FEN_FIELD_NUMBER: _ClassVar[int]
+    orders: int
+    total_fen: int
+    refunds: int
+    refunded_fen: int
+    def __init__(self, orders: _Optional[int] = ..., total_fen: _Optional[int] = ..., refunds: _Optional[int] = ..., refunded_fen: _Optional[int] = ...) -> None: ...

@@ -134,6 +134,16 @@ class LoyaltyServiceStub:
                 request_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.RefundToWalletRequest.SerializeToString,
                 response_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.WalletChange.FromString,
                 _registered_method=True)
+        self.ListMemberOrders = channel.unary_unary(
+                '/crm.loyalty.v1.LoyaltyService/ListMemberOrders',
+                request_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.ListMemberOrdersRequest.SerializeToString,
+                response_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.ListMemberOrdersResponse.FromString,
+                _registered_method=True)
+        self.GetOrderTotals = channel.unary_unary(
+                '/crm.loyalty.v1.LoyaltyService/GetOrderTotals',
+                request_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.GetOrderTotalsRequest.SerializeToString,
+                response_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.OrderTotals.FromString,
+                _registered_method=True)
 
 
 class LoyaltyServiceServicer:
@@ -272,6 +282,20 @@ class LoyaltyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListMemberOrders(self, request, context):
+        """A member's orders, newest first (occurred_at, then order_id), paged by an opaque cursor.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetOrderTotals(self, request, context):
+        """All-time order and refund totals of a brand (reporting reconciles against these).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LoyaltyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -374,6 +398,16 @@ def add_LoyaltyServiceServicer_to_server(servicer, server):
                     servicer.RefundToWallet,
                     request_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.RefundToWalletRequest.FromString,
                     response_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.WalletChange.SerializeToString,
+            ),
+            'ListMemberOrders': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMemberOrders,
+                    request_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.ListMemberOrdersRequest.FromString,
+                    response_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.ListMemberOrdersResponse.SerializeToString,
+            ),
+            'GetOrderTotals': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetOrderTotals,
+                    request_deserializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.GetOrderTotalsRequest.FromString,
+                    response_serializer=crm_dot_loyalty_dot_v1_dot_loyalty__pb2.OrderTotals.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -916,6 +950,60 @@ class LoyaltyService:
             '/crm.loyalty.v1.LoyaltyService/RefundToWallet',
             crm_dot_loyalty_dot_v1_dot_loyalty__pb2.RefundToWalletRequest.SerializeToString,
             crm_dot_loyalty_dot_v1_dot_loyalty__pb2.WalletChange.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMemberOrders(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.loyalty.v1.LoyaltyService/ListMemberOrders',
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.ListMemberOrdersRequest.SerializeToString,
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.ListMemberOrdersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetOrderTotals(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.loyalty.v1.LoyaltyService/GetOrderTotals',
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.GetOrderTotalsRequest.SerializeToString,
+            crm_dot_loyalty_dot_v1_dot_loyalty__pb2.OrderTotals.FromString,
             options,
             channel_credentials,
             insecure,

@@ -809,3 +809,11 @@ class EraseMemberResponse(_message.Message):
     member_id: str
     erased_at: _timestamp_pb2.Timestamp
     def __init__(self, member_id: _Optional[str] = ..., erased_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GetStaffRequest(_message.Message):
+    __slots__ = ("brand_id", "staff_id")
+    BRAND_ID_FIELD_NUMBER: _ClassVar[int]
+    STAFF_ID_FIELD_NUMBER: _ClassVar[int]
+    brand_id: str
+    staff_id: str
+    def __init__(self, brand_id: _Optional[str] = ..., staff_id: _Optional[str] = ...) -> None: ...

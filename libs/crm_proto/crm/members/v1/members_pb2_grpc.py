@@ -199,6 +199,11 @@ class MembersServiceStub:
                 request_serializer=crm_dot_members_dot_v1_dot_members__pb2.EraseMemberRequest.SerializeToString,
                 response_deserializer=crm_dot_members_dot_v1_dot_members__pb2.EraseMemberResponse.FromString,
                 _registered_method=True)
+        self.GetStaff = channel.unary_unary(
+                '/crm.members.v1.MembersService/GetStaff',
+                request_serializer=crm_dot_members_dot_v1_dot_members__pb2.GetStaffRequest.SerializeToString,
+                response_deserializer=crm_dot_members_dot_v1_dot_members__pb2.Staff.FromString,
+                _registered_method=True)
 
 
 class MembersServiceServicer:
@@ -414,6 +419,14 @@ class MembersServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetStaff(self, request, context):
+        """One staff account, active or not (the gateway re-checks an account on token refresh). brand_id is
+        empty for a group admin. NOT_FOUND (STAFF_NOT_FOUND) when no account of that brand has the id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MembersServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -581,6 +594,11 @@ def add_MembersServiceServicer_to_server(servicer, server):
                     servicer.EraseMember,
                     request_deserializer=crm_dot_members_dot_v1_dot_members__pb2.EraseMemberRequest.FromString,
                     response_serializer=crm_dot_members_dot_v1_dot_members__pb2.EraseMemberResponse.SerializeToString,
+            ),
+            'GetStaff': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStaff,
+                    request_deserializer=crm_dot_members_dot_v1_dot_members__pb2.GetStaffRequest.FromString,
+                    response_serializer=crm_dot_members_dot_v1_dot_members__pb2.Staff.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1474,6 +1492,33 @@ class MembersService:
             '/crm.members.v1.MembersService/EraseMember',
             crm_dot_members_dot_v1_dot_members__pb2.EraseMemberRequest.SerializeToString,
             crm_dot_members_dot_v1_dot_members__pb2.EraseMemberResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetStaff(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.members.v1.MembersService/GetStaff',
+            crm_dot_members_dot_v1_dot_members__pb2.GetStaffRequest.SerializeToString,
+            crm_dot_members_dot_v1_dot_members__pb2.Staff.FromString,
             options,
             channel_credentials,
             insecure,

@@ -259,6 +259,33 @@ class LoyaltyServicer(loyalty_pb2_grpc.LoyaltyServiceServicer):
             request.brand_id, await app.put_program(request.brand_id, request.config_json, request.staff_id)
         )
 
+    async def ListMemberOrders(
+        self, request: loyalty_pb2.ListMemberOrdersRequest, context: Ctx
+    ) -> loyalty_pb2.ListMemberOrdersResponse:
+        """The member's orders, newest first, paged by an opaque cursor."""
+        rows, cursor = await (await self._app()).member_orders(
+            request.brand_id, request.member_id, request.cursor, request.limit
+        )
+        out = loyalty_pb2.ListMemberOrdersResponse(next_cursor=cursor)
+        for r in rows:
+            order = out.orders.add(
+                order_id=r["id"],
+                external_id=r["external_id"],
+                store_id=r["store_id"],
+                total_fen=r["total_fen"],
+                points_earned=r["points_earned"],
+                refunded_fen=r["refunded_fen"],
+                item_count=r["item_count"],
+            )
+            order.occurred_at.FromDatetime(r["occurred_at"])
+        return out
+
+    async def GetOrderTotals(
+        self, request: loyalty_pb2.GetOrderTotalsRequest, context: Ctx
+    ) -> loyalty_pb2.OrderTotals:
+        """All-time order and refund totals of the brand."""
+        return loyalty_pb2.OrderTotals(**await (await self._app()).order_totals(request.brand_id))
+
     # --- coupons -------------------------------------------------------------------------------------------
 
     async def CreateCouponTemplate(

@@ -151,6 +151,138 @@ class LoyaltyRepository:
         )
         return True
 
+    async def claim_order(
+        self,
+        conn: asyncpg.Connection,
+        *,
+        order_id: str,
+        order: OrderDraft,
+        member_id: str | None,
+        occurred_at: datetime,
+        fingerprint: str,
+        program_version: int,
+        birthday: date | None,
+        outbox_row: tuple[Any, ...],
+        response: dict[str, Any] | None = None,
+    ) -> bool:
+        """``insert_order`` plus its lines, the member's account (opened if missing) and the OrderRecorded
+        outbox row, in ONE statement; False when another order already holds ``(brand, external_id)``.
+        ``response`` is the first answer when it is known before the credit (an order without a member).
+
+        Nothing here locks the member's account (``ON CONFLICT DO NOTHING`` does not lock the existing
+        row), so a hot account's lock is not taken until the credit itself.
+        """
+        event_id, source, event_type, envelope, trace = outbox_row
+        inserted = await conn.fetchval(
+            "WITH o AS (INSERT INTO orders (id, brand_id, external_id, store_id, member_id, occurred_at, total_fen,"
+            " item_count, fingerprint, member_phone, program_version, response)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $23::jsonb)"
+            " ON CONFLICT (brand_id, external_id) DO NOTHING RETURNING id),"
+            " i AS (INSERT INTO order_items (order_id, line_no, brand_id, sku, name, category, quantity, amount_fen)"
+            " SELECT o.id, l.n - 1, $2, l.sku, l.name, l.category, l.quantity, l.amount_fen FROM o,"
+            " unnest($12::text[], $13::text[], $14::text[], $15::int[], $16::bigint[])"
+            " WITH ORDINALITY AS l (sku, name, category, quantity, amount_fen, n)),"
+            " a AS (INSERT INTO points_accounts (brand_id, member_id, birthday) SELECT $2, $5, $17 FROM o"
+            " WHERE $5::text IS NOT NULL ON CONFLICT (brand_id, member_id) DO NOTHING),"
+            " e AS (INSERT INTO outbox (event_id, source, event_type, brand_id, envelope, trace)"
+            " SELECT $18, $19, $20, $2, $21, $22::jsonb FROM o)"
+            " SELECT id FROM o",
+            order_id,
+            order.brand_id,
+            order.external_id,
+            order.store_id,
+            member_id,
+            occurred_at,
+            order.total_fen,
+            order.item_count,
+            fingerprint,
+            None if member_id else order.member_phone,  # kept only until the phone's owner registers
+            program_version,
+            [line.sku for line in order.items],
+            [line.name for line in order.items],
+            [line.category for line in order.items],
+            [line.quantity for line in order.items],
+            [line.amount_fen for line in order.items],
+            birthday,
+            event_id,
+            source,
+            event_type,
+            envelope,
+            trace,
+            json.dumps(response) if response is not None else None,
+        )
+        return inserted is not None
+
+    async def write_order_credit(
+        self,
+        conn: asyncpg.Connection,
+        account: Account,
+        *,
+        order_id: str,
+        to_balance: int,
+        to_debt: int,
+        growth: int,
+        at: datetime,
+        expires_at: datetime | None,
+        points_earned: int,
+        growth_earned: int,
+        birthday: date | None,
+        response: dict[str, Any] | None,
+        outbox_rows: list[tuple[Any, ...]],
+    ) -> tuple[int | None, int | None]:
+        """Everything an order's credit writes on a locked account, in ONE statement: the ledger entry (when
+        points or debt change), its lot (when the balance grows), the dated growth, the account row (the
+        in-memory ``account`` already holds the new state), the order's earnings and first answer, and the
+        outbox rows. Returns (ledger entry id, lot id). One round trip is what keeps a hot account's lock
+        short: the lock is held for the ``FOR UPDATE`` read, this statement and the commit."""
+        if account.balance < 0 or account.debt < 0:
+            raise ValueError("a ledger entry may never leave a negative balance or debt")
+        rows = outbox_rows or []
+        row = await conn.fetchrow(
+            "WITH led AS (INSERT INTO points_ledger (brand_id, member_id, delta, reason, reference, balance_after,"
+            " debt_delta, debt_after) SELECT $1::text, $2::text, $3::bigint, 'ORDER', $4::text, $5::bigint, $6::bigint,"
+            " $7::bigint WHERE $3::bigint <> 0 OR $6::bigint <> 0"
+            " RETURNING id),"
+            " lot AS (INSERT INTO points_lots (brand_id, member_id, ledger_entry_id, points, remaining, earned_at,"
+            " expires_at) SELECT $1, $2, led.id, $3, $3, $8::timestamptz, $9::timestamptz FROM led WHERE $3 > 0"
+            " RETURNING id),"
+            " g AS (INSERT INTO growth_ledger (brand_id, member_id, delta, reason, reference, created_at)"
+            " SELECT $1, $2, $10::bigint, 'ORDER', $4, $8 WHERE $10::bigint <> 0),"
+            " acc AS (UPDATE points_accounts SET balance = $5, debt = $7, growth_value = $11, tier = $12,"
+            " tier_floor = $13, tier_review_at = $14, birthday = coalesce($15, birthday), updated_at = now()"
+            " WHERE brand_id = $1 AND member_id = $2),"
+            " ord AS (UPDATE orders SET points_earned = $16, growth_earned = $17, lot_id = (SELECT id FROM lot),"
+            " response = coalesce($18::jsonb, response) WHERE brand_id = $1 AND id = $4),"
+            " ev AS (INSERT INTO outbox (event_id, source, event_type, brand_id, envelope, trace)"
+            " SELECT e.id, e.src, e.typ, $1, e.b, e.t::jsonb"
+            " FROM unnest($19::text[], $20::text[], $21::text[], $22::bytea[], $23::text[]) AS e (id, src, typ, b, t))"
+            " SELECT (SELECT id FROM led) AS entry_id, (SELECT id FROM lot) AS lot_id",
+            account.brand_id,
+            account.member_id,
+            to_balance,
+            order_id,
+            account.balance,
+            -to_debt,
+            account.debt,
+            at,
+            expires_at,
+            growth,
+            account.growth_value,
+            account.tier,
+            account.tier_floor,
+            account.tier_review_at,
+            birthday,
+            points_earned,
+            growth_earned,
+            json.dumps(response) if response is not None else None,
+            [r[0] for r in rows],
+            [r[1] for r in rows],
+            [r[2] for r in rows],
+            [r[3] for r in rows],
+            [r[4] for r in rows],
+        )
+        return row["entry_id"], row["lot_id"]
+
     async def save_response(
         self,
         conn: asyncpg.Connection,
@@ -356,6 +488,34 @@ class LoyaltyRepository:
             member_id,
             before_id,
             limit,
+        )
+
+    async def member_orders_page(
+        self, brand_id: str, member_id: str, after: tuple[datetime, str] | None, limit: int
+    ) -> list[asyncpg.Record]:
+        """The member's orders newest first (occurred_at, then id, so the order is total), ``limit`` of
+        them, strictly after the ``(occurred_at, id)`` keyset position when given. Uses orders_member_idx."""
+        return await self.pool.fetch(
+            "SELECT o.id, o.external_id, o.store_id, o.occurred_at, o.total_fen, o.points_earned, o.refunded_fen,"
+            " (SELECT coalesce(sum(quantity), 0) FROM order_items i WHERE i.order_id = o.id)::int AS item_count"
+            " FROM orders o WHERE o.brand_id = $1 AND o.member_id = $2"
+            " AND ($3::timestamptz IS NULL OR (o.occurred_at, o.id) < ($3::timestamptz, $4::text))"
+            " ORDER BY o.occurred_at DESC, o.id DESC LIMIT $5",
+            brand_id,
+            member_id,
+            after[0] if after else None,
+            after[1] if after else "",
+            limit,
+        )
+
+    async def order_totals(self, brand_id: str) -> asyncpg.Record:
+        """All-time counts and sums of the brand's orders and refunds (one snapshot: a single statement)."""
+        return await self.pool.fetchrow(
+            "SELECT (SELECT count(*) FROM orders WHERE brand_id = $1) AS orders,"
+            " (SELECT coalesce(sum(total_fen), 0) FROM orders WHERE brand_id = $1)::bigint AS total_fen,"
+            " (SELECT count(*) FROM refunds WHERE brand_id = $1) AS refunds,"
+            " (SELECT coalesce(sum(amount_fen), 0) FROM refunds WHERE brand_id = $1)::bigint AS refunded_fen",
+            brand_id,
         )
 
     async def expiring(self, brand_id: str, member_id: str, until: datetime) -> list[tuple[int, datetime]]:

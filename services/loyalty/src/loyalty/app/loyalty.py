@@ -7,10 +7,12 @@ together or not at all.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import uuid
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
@@ -22,7 +24,7 @@ from crm_common.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from crm_common.jobs import JobQueue
 from crm_common.outbox import PgOutbox
 from loyalty.adapters.repository import Account, LoyaltyRepository, StoredOrder
-from loyalty.app.points import PointsBook
+from loyalty.app.points import PointsBook, outbox_row, tier_changed_event
 from loyalty.domain.members import MemberInfo, e164
 from loyalty.domain.orders import (
     OrderDraft,
@@ -33,6 +35,7 @@ from loyalty.domain.orders import (
     validate_order,
 )
 from loyalty.domain.points import check_refund, consume_fifo, reverse, tier_at_review
+from loyalty.domain.points import credit as credit_split
 from loyalty.domain.program import ACTIONS, DEFAULT_PROGRAM, MemberFacts, Program, parse_program
 
 log = logging.getLogger(__name__)
@@ -101,6 +104,18 @@ class OrderResult:
 
 
 @dataclass(frozen=True)
+class OrderCredit:
+    """What crediting one order did: earned by the whole order, credited now, and the rows written."""
+
+    points_earned: int
+    growth_earned: int
+    credited: int
+    lot_id: int | None
+    entry_id: int | None
+    answer: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
 class AccountView:
     """A member's points as shown to clients."""
 
@@ -162,6 +177,8 @@ class LoyaltyApp:
         self.members = members
         self.jobs = jobs or JobQueue(pool)
         self.book = PointsBook(repo, outbox, self.jobs)
+        # Called in the transaction that stores a new programme version (set up by the bootstrap).
+        self.program_hooks: list[Callable[[asyncpg.Connection, str, Program], Awaitable[None]]] = []
 
     # --- orders --------------------------------------------------------------------------------------------
 
@@ -190,9 +207,19 @@ class LoyaltyApp:
         recorded_at = datetime.now(UTC)
         occurred_at = order.occurred_at or recorded_at
         order_id = str(uuid.uuid4())
+        # Everything that does not need the account lock happens before it: the programme is read and the
+        # events are built outside the transaction, the order, its lines, the account and OrderRecorded are
+        # one statement, and the expiry job is scheduled before the lock. Under the lock there are two round
+        # trips (the FOR UPDATE read and one write statement) and the commit: that is what a hot member's
+        # orders queue behind.
+        program = await self.repo.current_program(self.pool, order.brand_id)
+        birthday = member.birthday if member else None
+        recorded = outbox_row(
+            self.outbox, _order_recorded(order, order_id, member_id, occurred_at), order.brand_id, order_id
+        )
+        no_member = OrderResult(order_id=order_id, points_earned=0, member=None)
         async with self.pool.acquire() as conn, conn.transaction():
-            program = await self.repo.current_program(conn, order.brand_id)
-            claimed = await self.repo.insert_order(
+            claimed = await self.repo.claim_order(
                 conn,
                 order_id=order_id,
                 order=order,
@@ -200,6 +227,9 @@ class LoyaltyApp:
                 occurred_at=occurred_at,
                 fingerprint=fingerprint,
                 program_version=program.version,
+                birthday=birthday,
+                outbox_row=recorded,
+                response=no_member.to_json() if member is None else None,
             )
             if not claimed:
                 # Lost a race with a concurrent post of the same external id: its transaction has
@@ -208,37 +238,49 @@ class LoyaltyApp:
                 if stored is None:  # pragma: no cover - the unique key guarantees a row
                     raise RuntimeError("order vanished after a conflicting insert")
                 return _replay(stored, fingerprint)
-
-            # Written before the account is locked, so a hot account's lock is held for one round trip less.
-            await self.outbox.add(
-                conn,
-                _order_recorded(order, order_id, member_id, occurred_at),
-                brand_id=order.brand_id,
-                subject=order_id,
-            )
-            points = growth = 0
-            lot_id: int | None = None
-            result_member: MemberPoints | None = None
-            if member is not None:
-                account = await self._open_and_lock(conn, order.brand_id, member.member_id, member.birthday)
-                points, growth, _, lot_id = await self._credit_order(
-                    conn, account, program, order, order_id, occurred_at, recorded_at
+            if member is None:
+                result = no_member
+            else:
+                expiry_scheduled = await self._schedule_expiry_early(conn, program, order, member, recorded_at)
+                account = await self.repo.lock_account(conn, order.brand_id, member.member_id)
+                credit = await self._credit_order(
+                    conn,
+                    account,
+                    program,
+                    order,
+                    order_id,
+                    occurred_at,
+                    recorded_at,
+                    birthday=birthday,
+                    expiry_scheduled=expiry_scheduled,
+                    answer=lambda acct, earned: OrderResult(
+                        order_id, earned, MemberPoints(acct.member_id, acct.balance, acct.tier)
+                    ).to_json(),
                 )
-                await self.repo.save_account(conn, account)
-                result_member = MemberPoints(account.member_id, account.balance, account.tier)
-
-            result = OrderResult(order_id=order_id, points_earned=points, member=result_member)
-            await self.repo.save_response(
-                conn,
-                order.brand_id,
-                order_id,
-                points_earned=points,
-                growth_earned=growth,
-                lot_id=lot_id,
-                response=result.to_json(),
-            )
-        log.info("order recorded", extra={"brand_id": order.brand_id, "order_id": order_id, "points": points})
+                result = OrderResult.replay(credit.answer or {})
+                result = OrderResult(result.order_id, result.points_earned, result.member)
+        log.info(
+            "order recorded", extra={"brand_id": order.brand_id, "order_id": order_id, "points": result.points_earned}
+        )
         return result
+
+    async def _schedule_expiry_early(
+        self, conn: asyncpg.Connection, program: Program, order: OrderDraft, member: MemberInfo, now: datetime
+    ) -> bool:
+        """Schedule the expiry job of the lot this order will most likely create, before the account lock.
+
+        The estimate ignores the tier (unknown until the lock); when it says "no points", the credit
+        schedules under the lock if it does earn. A job that finds nothing due (the points all paid debt)
+        does nothing, so scheduling one too many is harmless.
+        """
+        expires_at = program.expires_at(now)
+        if expires_at is None:
+            return False
+        estimate = program.earn(order, order.occurred_at or now, MemberFacts(tier="", birthday=member.birthday))
+        if estimate.points <= 0:
+            return False
+        await self.book.schedule_expiry_at(conn, order.brand_id, member.member_id, expires_at)
+        return True
 
     async def _credit_order(
         self,
@@ -251,35 +293,64 @@ class LoyaltyApp:
         now: datetime,
         *,
         refunded_before_fen: int = 0,
-    ) -> tuple[int, int, int, int | None]:
-        """Earn points and growth for ``order`` on a locked account; returns (points earned by the whole
-        order, its growth, points credited now, lot id). An order attached late may have been refunded in
-        part already: that part is not credited (the same rounding as a refund's, so later refunds add up)."""
-        earning = program.earn(order, occurred_at, MemberFacts(tier=account.tier, birthday=account.birthday))
+        birthday: date | None = None,
+        expiry_scheduled: bool = False,
+        answer: Callable[[Account, int], dict[str, Any]] | None = None,
+    ) -> OrderCredit:
+        """Earn points and growth for ``order`` on a locked account, written with ONE statement (plus a tier
+        change's rare extras). An order attached late may have been refunded in part already: that part is
+        not credited (the same rounding as a refund's, so later refunds add up). ``answer`` builds the
+        order's first answer from the account after the credit; it is stored in the same statement."""
+        birthday = birthday or account.birthday
+        earning = program.earn(order, occurred_at, MemberFacts(tier=account.tier, birthday=birthday))
         total = order.total_fen
         reversed_points = earning.points * refunded_before_fen // total if total else 0
         reversed_growth = earning.growth_value * refunded_before_fen // total if total else 0
-        points = earning.points - reversed_points
+        points = max(earning.points - reversed_points, 0)
         growth = earning.growth_value - reversed_growth
-        credited = await self.book.credit(
-            conn, account, program, points=points, reason=ORDER_REASON, reference=order_id, at=now
-        )
-        await self.repo.add_growth(conn, account, delta=growth, reason=ORDER_REASON, reference=order_id, at=now)
-        await self.book.retier(conn, account, program, now=now, cause="upgrade")
+        split = credit_split(points, account.debt)
+        account.balance += split.to_balance
+        account.debt -= split.to_debt
+        account.growth_value = max(account.growth_value + growth, 0)
+        expires_at = program.expires_at(now) if split.to_balance else None
+        if expires_at is not None and not expiry_scheduled:
+            await self.book.schedule_expiry(conn, account, expires_at)
+        # The tier decision needs the growth that counts, which includes this order's (not yet written).
+        events = []
+        if program.tiers:
+            qualifying = await self.repo.qualifying_growth(conn, account, program, now)
+            if program.tier_period_days is not None:
+                qualifying += growth
+            before = account.tier
+            if await self.book.upgrade_to(conn, account, program, qualifying, now=now):
+                events.append(tier_changed_event(account, before, "upgrade"))
         if points > 0:
-            await self.outbox.add(
-                conn,
+            events.append(
                 events_pb2.PointsEarned(
                     brand_id=account.brand_id,
                     member_id=account.member_id,
                     order_id=order_id,
                     points=points,
                     balance_after=account.balance,
-                ),
-                brand_id=account.brand_id,
-                subject=account.member_id,
+                )
             )
-        return earning.points, earning.growth_value, points, credited.lot_id
+        snapshot = answer(account, earning.points) if answer else None
+        entry_id, lot_id = await self.repo.write_order_credit(
+            conn,
+            account,
+            order_id=order_id,
+            to_balance=split.to_balance,
+            to_debt=split.to_debt,
+            growth=growth,
+            at=now,
+            expires_at=expires_at,
+            points_earned=earning.points,
+            growth_earned=earning.growth_value,
+            birthday=birthday,
+            response=snapshot,
+            outbox_rows=[outbox_row(self.outbox, e, account.brand_id, account.member_id) for e in events],
+        )
+        return OrderCredit(earning.points, earning.growth_value, points, lot_id, entry_id, snapshot)
 
     async def _open_and_lock(
         self, conn: asyncpg.Connection, brand_id: str, member_id: str, birthday: date | None = None
@@ -695,6 +766,35 @@ class LoyaltyApp:
         next_cursor = str(rows[limit - 1]["id"]) if len(rows) > limit else ""
         return list(rows[:limit]), next_cursor
 
+    async def member_orders(
+        self, brand_id: str, member_id: str, cursor: str, limit: int
+    ) -> tuple[list[asyncpg.Record], str]:
+        """A page of the member's orders, newest first, and the cursor of the next page ("" at the end).
+
+        The cursor is an opaque keyset position (occurred_at, order id), so pages stay stable while new
+        orders arrive; orders kept for a phone appear once they are attached to the member.
+        """
+        require(brand_id, "brand_id")
+        require(member_id, "member_id")
+        if limit < 0:
+            raise InvalidArgument("limit must not be negative", field="limit")
+        limit = min(limit or 20, 100)
+        after = _decode_order_cursor(cursor) if cursor else None
+        rows = await self.repo.member_orders_page(brand_id, member_id, after, limit + 1)
+        if not rows and after is None and await self.repo.get_account(brand_id, member_id) is None:
+            # Nothing here may just mean a member with no orders yet: ask the directory before saying no.
+            if await self.members.get_member(brand_id, member_id) is None:
+                raise NotFound("no such member in this brand", reason="MEMBER_NOT_FOUND", field="member_id")
+        page = list(rows[:limit])
+        next_cursor = _encode_order_cursor(page[-1]["occurred_at"], page[-1]["id"]) if len(rows) > limit else ""
+        return page, next_cursor
+
+    async def order_totals(self, brand_id: str) -> dict[str, int]:
+        """All-time order and refund totals of the brand (what reporting reconciles against)."""
+        require(brand_id, "brand_id")
+        row = await self.repo.order_totals(brand_id)
+        return {k: int(row[k]) for k in ("orders", "total_fen", "refunds", "refunded_fen")}
+
     # --- programme -----------------------------------------------------------------------------------------
 
     async def get_program(self, brand_id: str) -> dict[str, Any]:
@@ -720,6 +820,8 @@ class LoyaltyApp:
         program = parse_program(doc)
         async with self.pool.acquire() as conn, conn.transaction():
             row = await self.repo.store_program(conn, brand_id, program.to_json(), staff_id)
+            for hook in self.program_hooks:  # e.g. start the brand's daily birthday-gift job
+                await hook(conn, brand_id, program)
         return {
             "version": row["version"],
             "config": json.loads(row["config"]),
@@ -832,7 +934,7 @@ class LoyaltyApp:
                     for i in items
                 ),
             )
-            points, growth, credited, lot_id = await self._credit_order(
+            c = await self._credit_order(
                 conn,
                 account,
                 program,
@@ -841,7 +943,14 @@ class LoyaltyApp:
                 row["occurred_at"],
                 now,
                 refunded_before_fen=row["refunded_fen"],
+                # The answer stored when the order was taken said "member": null; a POS or member-app retry
+                # should see the member now. It is re-stored as of the attachment (not computed live at
+                # each replay), so every replay of the order stays the same answer.
+                answer=lambda acct, earned, order_id=row["id"]: OrderResult(
+                    order_id, earned, MemberPoints(acct.member_id, acct.balance, acct.tier)
+                ).to_json(),
             )
+            points, growth, credited, lot_id = c.points_earned, c.growth_earned, c.credited, c.lot_id
             # What earlier refunds would have reversed counts as reversed, so later refunds stay proportional.
             await conn.execute(
                 "UPDATE orders SET member_id = $2, member_phone = NULL, points_earned = $3, growth_earned = $4,"
@@ -975,6 +1084,20 @@ async def _merge_wallet(conn: asyncpg.Connection, brand_id: str, survivor: str, 
         " bonus_after_fen, reason, reference) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         [(brand_id, *e) for e in entries],
     )
+
+
+def _encode_order_cursor(occurred_at: datetime, order_id: str) -> str:
+    raw = f"{occurred_at.astimezone(UTC).isoformat()}|{order_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_order_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, order_id = raw.split("|", 1)
+        return datetime.fromisoformat(at), order_id
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidArgument("cursor is not valid", field="cursor") from None
 
 
 def _replay(stored: StoredOrder, fingerprint: str) -> OrderResult:

@@ -4,12 +4,15 @@ locked: crediting an earning (debt first, then a dated lot, expiry job), spendin
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import asyncpg
+from google.protobuf.message import Message
 
 from crm.loyalty.v1 import events_pb2
+from crm_common.events import build_envelope, trace_carrier
 from crm_common.jobs import JobQueue
 from crm_common.outbox import PgOutbox
 from loyalty.adapters.repository import Account, LoyaltyRepository
@@ -77,13 +80,15 @@ class PointsBook:
 
     async def schedule_expiry(self, conn: asyncpg.Connection, account: Account, expires_at: datetime) -> None:
         """One claimed job per (member, expiry moment): lots expiring together expire in one entry."""
-        key = f"{account.brand_id}:{account.member_id}:{expires_at.isoformat()}"
+        await self.schedule_expiry_at(conn, account.brand_id, account.member_id, expires_at)
+
+    async def schedule_expiry_at(
+        self, conn: asyncpg.Connection, brand_id: str, member_id: str, expires_at: datetime
+    ) -> None:
+        """``schedule_expiry`` without a locked account (the job key makes a second schedule a no-op)."""
+        key = f"{brand_id}:{member_id}:{expires_at.isoformat()}"
         await self.jobs.schedule(
-            conn,
-            EXPIRE_JOB,
-            expires_at,
-            {"brand_id": account.brand_id, "member_id": account.member_id, "key": key},
-            key=key,
+            conn, EXPIRE_JOB, expires_at, {"brand_id": brand_id, "member_id": member_id, "key": key}, key=key
         )
 
     async def spend(
@@ -112,20 +117,37 @@ class PointsBook:
         period), ``refund`` may lower it, but not below the floor kept at the last review."""
         if not program.tiers:
             return
-        reached = program.tier_for(await self.repo.qualifying_growth(conn, account, program, now))
+        qualifying = await self.repo.qualifying_growth(conn, account, program, now)
+        if cause == "upgrade":
+            before = account.tier
+            if await self.upgrade_to(conn, account, program, qualifying, now=now):
+                await self.tier_changed(conn, account, before, cause)
+            return
         names = [t.name for t in program.tiers]
-        state = TierState(account.tier, account.tier_floor)
-        new = (
-            tier_after_growth(names, state, reached) if cause == "upgrade" else tier_after_refund(names, state, reached)
-        )
+        new = tier_after_refund(names, TierState(account.tier, account.tier_floor), program.tier_for(qualifying))
         if new.tier == account.tier:
             return
         before = account.tier
         account.tier, account.tier_floor = new.tier, new.floor
-        if cause == "upgrade" and program.tier_period_days is not None:
+        await self.tier_changed(conn, account, before, cause)
+
+    async def upgrade_to(
+        self, conn: asyncpg.Connection, account: Account, program: Program, qualifying: int, *, now: datetime
+    ) -> bool:
+        """Raise the tier of a locked account to what ``qualifying`` growth reaches (never lower it), restart
+        the rolling period and schedule its review; True when the tier changed. The caller emits
+        TierChanged (``tier_changed`` or ``tier_changed_event``) and saves the account."""
+        if not program.tiers:
+            return False
+        names = [t.name for t in program.tiers]
+        new = tier_after_growth(names, TierState(account.tier, account.tier_floor), program.tier_for(qualifying))
+        if new.tier == account.tier:
+            return False
+        account.tier, account.tier_floor = new.tier, new.floor
+        if program.tier_period_days is not None:
             account.tier_review_at = now + timedelta(days=program.tier_period_days)
             await self.schedule_review(conn, account)
-        await self.tier_changed(conn, account, before, cause)
+        return True
 
     async def schedule_review(self, conn: asyncpg.Connection, account: Account) -> None:
         """The downgrade check at the end of the account's rolling period."""
@@ -146,14 +168,19 @@ class PointsBook:
     async def tier_changed(self, conn: asyncpg.Connection, account: Account, before: str, cause: str) -> None:
         """TierChanged through the outbox."""
         await self.outbox.add(
-            conn,
-            events_pb2.TierChanged(
-                brand_id=account.brand_id,
-                member_id=account.member_id,
-                from_tier=before,
-                to_tier=account.tier,
-                cause=cause,
-            ),
-            brand_id=account.brand_id,
-            subject=account.member_id,
+            conn, tier_changed_event(account, before, cause), brand_id=account.brand_id, subject=account.member_id
         )
+
+
+def tier_changed_event(account: Account, before: str, cause: str) -> events_pb2.TierChanged:
+    """TierChanged of ``account`` (whose tier is already the new one)."""
+    return events_pb2.TierChanged(
+        brand_id=account.brand_id, member_id=account.member_id, from_tier=before, to_tier=account.tier, cause=cause
+    )
+
+
+def outbox_row(outbox: PgOutbox, message: Message, brand_id: str, subject: str) -> tuple[str, str, str, bytes, str]:
+    """The outbox row ``PgOutbox.add`` would insert, as values for a statement of our own — so events can
+    be written inside a combined statement (one round trip) instead of one INSERT each."""
+    envelope = build_envelope(message, source=outbox.source, brand_id=brand_id, subject=subject)
+    return envelope.id, outbox.source, envelope.type, envelope.SerializeToString(), json.dumps(trace_carrier())

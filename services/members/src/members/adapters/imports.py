@@ -30,7 +30,7 @@ from pymongo.errors import DuplicateKeyError
 from crm.members.v1 import members_pb2
 from crm_common.errors import DomainError, InvalidArgument, NotFound
 from crm_common.outbox import MongoOutbox
-from members.adapters.repository import Doc, Repository, identity_id, now, outbox_documents
+from members.adapters.repository import Doc, Repository, identity_id, now
 from members.domain.attributes import AttributeSchema
 from members.domain.imports import ON_EXISTING, ImportRow, fill_blanks, parse_row, resolve_columns, validate_mapping
 
@@ -459,11 +459,8 @@ class ImportRunner:
                 ]
                 if claims:
                     await self.repo.identities.insert_many(claims, session=s)
-                await self.repo.db["outbox"].insert_many(
-                    outbox_documents(
-                        self.outbox, [(self.servicer.registered_event(d), brand_id, d["_id"]) for d in new]
-                    ),
-                    session=s,
+                await self.outbox.add_many(
+                    [(self.servicer.registered_event(d), brand_id, d["_id"]) for d in new], session=s
                 )
             for other, change in updates:
                 await self.servicer._save_member(other, change, s, at)

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from google.protobuf.message import Message
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
-
-from crm_common.events import build_envelope, trace_carrier
-from crm_common.outbox import MongoOutbox
 
 T = TypeVar("T")
 Doc = dict[str, Any]
@@ -65,34 +61,6 @@ def now() -> datetime:
 def identity_id(brand_id: str, kind: str, value: str) -> str:
     """The key of an identity document."""
     return f"{brand_id}|{kind}|{value}"
-
-
-def outbox_documents(outbox: MongoOutbox, events: Iterable[tuple[Message, str, str]]) -> list[Doc]:
-    """Outbox rows for ``(message, brand_id, subject)`` triples, shaped exactly as ``MongoOutbox.add``
-    writes them, so an import can insert a thousand events with one ``insert_many`` in its transaction.
-
-    TODO(platform): move into crm_common as ``MongoOutbox.add_many`` (proposed in issue #3's report).
-    """
-    carrier = trace_carrier()
-    at = datetime.now(UTC)
-    docs = []
-    for message, brand_id, subject in events:
-        envelope = build_envelope(message, source=outbox.source, brand_id=brand_id, subject=subject)
-        docs.append(
-            {
-                "_id": envelope.id,
-                "source": outbox.source,
-                "event_type": envelope.type,
-                "brand_id": brand_id,
-                "envelope": envelope.SerializeToString(),
-                "trace": carrier,
-                "created_at": at,
-                "sent_at": None,
-                "claimed_by": None,
-                "claimed_until": None,
-            }
-        )
-    return docs
 
 
 class Repository:

@@ -19,7 +19,8 @@ async def leaderboard(pool: asyncpg.Pool, brand_id: str, days: DateRange, by: st
             FROM daily_store_rollup WHERE brand_id = $1 AND local_date BETWEEN $2 AND $3 GROUP BY store_id),
         buyers AS (
             SELECT key, count(*) AS buyers, count(*) FILTER (WHERE d >= 2) AS repeat_buyers FROM (
-                SELECT store_id AS key, member_id, count(DISTINCT local_date) AS d FROM order_facts
+                SELECT store_id AS key, member_id,
+                       CASE WHEN min(local_date) < max(local_date) THEN 2 ELSE 1 END AS d FROM order_facts
                 WHERE brand_id = $1 AND local_date BETWEEN $2 AND $3 AND member_id IS NOT NULL
                 GROUP BY store_id, member_id) AS m GROUP BY key)
         SELECT s.key, s.orders, s.revenue_fen, coalesce(b.buyers, 0) AS buyers,
@@ -36,7 +37,8 @@ async def leaderboard(pool: asyncpg.Pool, brand_id: str, days: DateRange, by: st
             SELECT coalesce(mf.guide_id, '') AS key, sum(r.amount_fen)::bigint AS refunded
             FROM refund_facts r LEFT JOIN member_facts mf ON mf.brand_id = r.brand_id AND mf.member_id = r.member_id
             WHERE r.brand_id = $1 AND r.local_date BETWEEN $2 AND $3 AND r.member_id IS NOT NULL GROUP BY 1),
-        per_member AS (SELECT key, member_id, count(DISTINCT local_date) AS d FROM o GROUP BY key, member_id)
+        per_member AS (SELECT key, member_id, CASE WHEN min(local_date) < max(local_date) THEN 2 ELSE 1 END AS d
+                       FROM o GROUP BY key, member_id)
         SELECT key, (SELECT count(*) FROM o o2 WHERE o2.key = k.key) AS orders,
                ((SELECT coalesce(sum(total_fen), 0) FROM o o2 WHERE o2.key = k.key)
                 - coalesce((SELECT refunded FROM r WHERE r.key = k.key), 0))::bigint AS revenue_fen,

@@ -73,19 +73,52 @@ async def save_brand(conn: asyncpg.Connection, brand_id: str, timezone: str, *, 
     )
 
 
+# One round trip for the order, its lines and its three rollups: the fact builder's rate is bound by round
+# trips (bench/bench_reporting.py), and every part depends only on whether the order row was new.
+_ADD_ORDER = """
+WITH o AS (
+    INSERT INTO order_facts (brand_id, order_id, store_id, member_id, occurred_at, local_date, total_fen)
+    VALUES ($1, $2, $3, $4, $5, $6, $7)
+    ON CONFLICT (brand_id, order_id) DO NOTHING
+    RETURNING brand_id, order_id, store_id, member_id, local_date, total_fen),
+store AS (
+    INSERT INTO daily_store_rollup (brand_id, store_id, local_date, orders, revenue_fen)
+    SELECT brand_id, store_id, local_date, 1, total_fen FROM o
+    ON CONFLICT (brand_id, local_date, store_id) DO UPDATE SET
+        orders = daily_store_rollup.orders + 1,
+        revenue_fen = daily_store_rollup.revenue_fen + EXCLUDED.revenue_fen),
+lines AS (
+    INSERT INTO order_line_facts (brand_id, order_id, line_no, store_id, member_id, local_date, sku, category,
+                                  quantity, amount_fen)
+    SELECT o.brand_id, o.order_id, l.no - 1, o.store_id, o.member_id, o.local_date, l.sku, l.category, l.quantity,
+           l.amount
+    FROM o, unnest($8::text[], $9::text[], $10::int[], $11::bigint[])
+        WITH ORDINALITY AS l(sku, category, quantity, amount, no)),
+categories AS (
+    INSERT INTO daily_category_rollup (brand_id, store_id, local_date, category, orders, quantity, amount_fen)
+    SELECT o.brand_id, o.store_id, o.local_date, l.category, 1, sum(l.quantity), sum(l.amount)
+    FROM o, unnest($9::text[], $10::int[], $11::bigint[]) AS l(category, quantity, amount)
+    GROUP BY o.brand_id, o.store_id, o.local_date, l.category
+    ON CONFLICT (brand_id, local_date, store_id, category) DO UPDATE SET
+        orders = daily_category_rollup.orders + 1,
+        quantity = daily_category_rollup.quantity + EXCLUDED.quantity,
+        amount_fen = daily_category_rollup.amount_fen + EXCLUDED.amount_fen),
+held AS (
+    DELETE FROM pending_order_points p USING o WHERE p.brand_id = o.brand_id AND p.order_id = o.order_id
+    RETURNING p.points)
+SELECT EXISTS (SELECT 1 FROM o) AS inserted, (SELECT sum(points) FROM held)::bigint AS held
+"""
+
+
 async def add_order(conn: asyncpg.Connection, fact: OrderFact) -> bool:
     """Insert the fact, its lines and its rollups, once; False when the order was already counted.
 
     The order id, not only the inbox, guards the rollups: a producer that re-emits an order under a new
-    event id must still not count it twice. Must run inside a transaction.
+    event id must still not count it twice. Points held for the order (see ``hold_order_points``) are
+    booked on its day and store. Must run inside a transaction.
     """
-    inserted = await conn.fetchval(
-        """
-        INSERT INTO order_facts (brand_id, order_id, store_id, member_id, occurred_at, local_date, total_fen)
-        VALUES ($1, $2, $3, $4, $5, $6, $7)
-        ON CONFLICT (brand_id, order_id) DO NOTHING
-        RETURNING true
-        """,
+    row = await conn.fetchrow(
+        _ADD_ORDER,
         fact.brand_id,
         fact.order_id,
         fact.store_id,
@@ -93,60 +126,15 @@ async def add_order(conn: asyncpg.Connection, fact: OrderFact) -> bool:
         fact.occurred_at,
         fact.local_date,
         fact.total_fen,
+        [line.sku for line in fact.lines],
+        [line.category for line in fact.lines],
+        [line.quantity for line in fact.lines],
+        [line.amount_fen for line in fact.lines],
     )
-    if not inserted:
+    if not row["inserted"]:
         return False
-    await conn.execute(
-        """
-        INSERT INTO daily_store_rollup (brand_id, store_id, local_date, orders, revenue_fen)
-        VALUES ($1, $2, $3, 1, $4)
-        ON CONFLICT (brand_id, local_date, store_id) DO UPDATE SET
-            orders = daily_store_rollup.orders + 1,
-            revenue_fen = daily_store_rollup.revenue_fen + EXCLUDED.revenue_fen
-        """,
-        fact.brand_id,
-        fact.store_id,
-        fact.local_date,
-        fact.total_fen,
-    )
-    if fact.lines:
-        await conn.executemany(
-            """
-            INSERT INTO order_line_facts (brand_id, order_id, line_no, store_id, member_id, local_date, sku,
-                                          category, quantity, amount_fen)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-            """,
-            [
-                (fact.brand_id, fact.order_id, i, fact.store_id, fact.member_id, fact.local_date, line.sku,
-                 line.category, line.quantity, line.amount_fen)
-                for i, line in enumerate(fact.lines)
-            ],
-        )
-        per_category: dict[str, tuple[int, int]] = {}
-        for line in fact.lines:
-            quantity, amount = per_category.get(line.category, (0, 0))
-            per_category[line.category] = (quantity + line.quantity, amount + line.amount_fen)
-        await conn.executemany(
-            """
-            INSERT INTO daily_category_rollup (brand_id, store_id, local_date, category, orders, quantity, amount_fen)
-            VALUES ($1, $2, $3, $4, 1, $5, $6)
-            ON CONFLICT (brand_id, local_date, store_id, category) DO UPDATE SET
-                orders = daily_category_rollup.orders + 1,
-                quantity = daily_category_rollup.quantity + EXCLUDED.quantity,
-                amount_fen = daily_category_rollup.amount_fen + EXCLUDED.amount_fen
-            """,
-            [
-                (fact.brand_id, fact.store_id, fact.local_date, category, quantity, amount)
-                for category, (quantity, amount) in per_category.items()
-            ],
-        )
-    held = await conn.fetchval(
-        "DELETE FROM pending_order_points WHERE brand_id = $1 AND order_id = $2 RETURNING points",
-        fact.brand_id,
-        fact.order_id,
-    )
-    if held:
-        await add_points(conn, fact.brand_id, fact.local_date, store_id=fact.store_id, issued=held)
+    if row["held"]:
+        await add_points(conn, fact.brand_id, fact.local_date, store_id=fact.store_id, issued=row["held"])
     return True
 
 
@@ -407,45 +395,43 @@ def _order_source(scope: Scope, first: int) -> tuple[str, list[object]]:
     return f"{table} AS o WHERE {' AND '.join(where)}", args
 
 
-async def _buyers(conn: asyncpg.Connection, brand_id: str, scope: Scope, days: DateRange) -> tuple[int, int]:
-    source, args = _order_source(scope, 4)
+async def _buyers_and_churn(
+    conn: asyncpg.Connection, brand_id: str, scope: Scope, days: DateRange, window: int
+) -> tuple[int, int, int, int, int]:
+    """(buyers, repeat buyers, active, churned, previous buyers) in one pass over the order facts.
+
+    One scan covers both the range and the two churn windows ending on ``days.last``. A repeat buyer is one
+    whose first and last purchase days of the range differ (same as "≥ 2 distinct days", but plain min/max
+    instead of a count(DISTINCT)), so PostgreSQL streams the (brand, member, day) index through a group
+    aggregate with no sort (bench/bench_reporting.py: 170 ms for a year of 1M orders; a larger work_mem
+    tempts the planner into a slower hash aggregate).
+    """
+    source, args = _order_source(scope, 7)
+    current_first = days.last - timedelta(days=window - 1)
+    previous_first = current_first - timedelta(days=window)
     row = await conn.fetchrow(
         f"""
-        SELECT count(*) AS buyers, count(*) FILTER (WHERE purchase_days >= 2) AS repeat_buyers
-        FROM (SELECT o.member_id, count(DISTINCT o.local_date) AS purchase_days
-              FROM {source} AND o.local_date BETWEEN $2 AND $3 GROUP BY o.member_id) AS per_member
+        SELECT count(*) FILTER (WHERE first_day IS NOT NULL) AS buyers,
+               count(*) FILTER (WHERE first_day < last_day) AS repeat_buyers,
+               count(*) FILTER (WHERE now_) AS active,
+               count(*) FILTER (WHERE before AND NOT now_) AS churned,
+               count(*) FILTER (WHERE before) AS previous
+        FROM (SELECT o.member_id,
+                     min(o.local_date) FILTER (WHERE o.local_date >= $2) AS first_day,
+                     max(o.local_date) FILTER (WHERE o.local_date >= $2) AS last_day,
+                     bool_or(o.local_date >= $5) AS now_,
+                     bool_or(o.local_date BETWEEN $4 AND $5 - 1) AS before
+              FROM {source} AND o.local_date BETWEEN $6 AND $3 GROUP BY o.member_id) AS per_member
         """,
         brand_id,
         days.first,
         days.last,
-        *args,
-    )
-    return row["buyers"], row["repeat_buyers"]
-
-
-async def _churn(
-    conn: asyncpg.Connection, brand_id: str, scope: Scope, last: date, window: int
-) -> tuple[int, int, int]:
-    """(active, churned, previous buyers): buyers of the window ending on ``last`` and of the one before."""
-    source, args = _order_source(scope, 4)
-    current_first = last - timedelta(days=window - 1)
-    previous_first = current_first - timedelta(days=window)
-    last_param = f"${4 + len(args)}"
-    row = await conn.fetchrow(
-        f"""
-        SELECT count(*) FILTER (WHERE now_) AS active,
-               count(*) FILTER (WHERE before AND NOT now_) AS churned,
-               count(*) FILTER (WHERE before) AS previous
-        FROM (SELECT o.member_id, bool_or(o.local_date >= $3) AS now_, bool_or(o.local_date < $3) AS before
-              FROM {source} AND o.local_date BETWEEN $2 AND {last_param} GROUP BY o.member_id) AS m
-        """,
-        brand_id,
         previous_first,
         current_first,
+        min(days.first, previous_first),
         *args,
-        last,
     )
-    return row["active"], row["churned"], row["previous"]
+    return row["buyers"], row["repeat_buyers"], row["active"], row["churned"], row["previous"]
 
 
 async def count(
@@ -508,8 +494,9 @@ async def count(
                 *refund_args,
             )
             sales = {**dict(sales), "refunds": refunds["refunds"], "refunded": refunds["refunded"]}
-        buyers, repeat_buyers = await _buyers(conn, brand_id, scope, days)
-        active, churned, previous = await _churn(conn, brand_id, scope, days.last, churn_window_days)
+        buyers, repeat_buyers, active, churned, previous = await _buyers_and_churn(
+            conn, brand_id, scope, days, churn_window_days
+        )
         new_members = await conn.fetchval(
             """
             SELECT count(*) FROM member_facts
