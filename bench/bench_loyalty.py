@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from bench.harness import Result, measure, progress, report
+from bench.harness import Result, measure, progress, report, spread
 from crm.loyalty.v1 import loyalty_pb2
 from crm.loyalty.v1.loyalty_pb2_grpc import LoyaltyServiceStub
 from crm.members.v1 import members_pb2, members_pb2_grpc
@@ -51,14 +51,8 @@ def _request(member_id: str) -> loyalty_pb2.RecordOrderRequest:
     return request
 
 
-async def _spread(call: Callable[[int], Awaitable[None]], n: int) -> None:
-    counter = iter(range(n))
-
-    async def worker() -> None:
-        for i in counter:
-            await call(i)
-
-    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+async def _spread(call: Callable[[int], Awaitable[object]], n: int) -> None:
+    await spread(call, n, concurrency=CONCURRENCY)
 
 
 def _member(i: int, hot: bool) -> str:

@@ -20,7 +20,7 @@ import uvicorn
 from fastapi import FastAPI
 from pymongo import AsyncMongoClient
 
-from bench.harness import Result, measure, progress, report
+from bench.harness import Result, measure, progress, report, spread
 from crm.members.v1 import members_pb2
 from crm.members.v1.members_pb2_grpc import MembersServiceStub
 from crm_common import grpc_client
@@ -73,14 +73,8 @@ def _bare_app() -> FastAPI:
     return app
 
 
-async def _spread(call: Callable[[int], Awaitable[None]], n: int) -> None:
-    counter = iter(range(n))
-
-    async def worker() -> None:
-        for i in counter:
-            await call(i)
-
-    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+async def _spread(call: Callable[[int], Awaitable[object]], n: int) -> None:
+    await spread(call, n, concurrency=CONCURRENCY)
 
 
 def _csv(start: int, rows: int, store_id: str) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import sys
 import time
@@ -19,6 +20,17 @@ class Result:
     @property
     def median(self) -> float:
         return statistics.median(self.rounds)
+
+
+async def spread(call: Callable[[int], Awaitable[object]], n: int, *, concurrency: int) -> None:
+    """Run ``call(0..n-1)`` on ``concurrency`` workers pulling from one counter (closed-loop clients)."""
+    counter = iter(range(n))
+
+    async def worker() -> None:
+        for i in counter:
+            await call(i)
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
 
 
 def progress(line: str) -> None:
