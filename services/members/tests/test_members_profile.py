@@ -585,3 +585,36 @@ async def test_xlsx_import_with_merge_fills_blanks_of_existing_members(
     assert (new.birthday, dict(new.consents)) == ("1988-08-08", {"sms": True})
     merged = await client.GetMember(pb.GetMemberRequest(brand_id=world.brand.id, member_id=existing.id))
     assert merged.name == "周八"
+
+
+async def test_purchase_model_score_tags_churn_risk_and_a_later_score_clears_it(
+    client: MembersServiceStub, world: World, settings: Settings
+) -> None:
+    from crm.reporting.v1 import events_pb2 as reporting_events
+
+    member = await _member(client, world)
+    bus = await EventBus.connect(settings.nats_url, name="test-reporting")
+
+    async def score(churn_risk: bool, p_alive: float, calibration_end: str) -> pb.Member:
+        event = reporting_events.ChurnRiskScored(
+            brand_id=world.brand.id, member_id=member.id, p_alive=p_alive, churn_risk=churn_risk,
+            calibration_end=calibration_end,
+        )
+        await bus.publish(build_envelope(event, source="reporting", brand_id=world.brand.id, subject=member.id))
+        for _ in range(100):
+            got = await client.GetMember(pb.GetMemberRequest(brand_id=world.brand.id, member_id=member.id))
+            if ("churn_risk" in got.auto_tags) == churn_risk:
+                return got
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"churn_risk tag did not become {churn_risk}")
+
+    try:
+        await bus.ensure_stream("reporting")
+        risky = await score(True, 0.12, "2026-10-31")
+        assert "churn_risk" in risky.auto_tags
+        search = await client.SearchMembers(pb.SearchMembersRequest(brand_id=world.brand.id, tag="churn_risk"))
+        assert member.id in [m.id for m in search.members]
+        back = await score(False, 0.81, "2026-11-30")
+        assert "churn_risk" not in back.auto_tags
+    finally:
+        await bus.close()

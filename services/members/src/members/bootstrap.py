@@ -14,7 +14,7 @@ from crm_common.grpc_server import Service
 from crm_common.migrations import ensure_mongo_indexes
 from crm_common.outbox import MongoOutbox, OutboxRelay
 from crm_common.settings import DEV_SECRET_MARKER, MongoSettings, require_real_secret
-from members.adapters.consumers import DURABLE, SUBJECTS, order_handler
+from members.adapters.consumers import DURABLE, SCORES_DURABLE, SUBJECTS, order_handler, score_handler
 from members.adapters.grpc_api import MembersServicer, registration
 from members.adapters.imports import ImportRunner
 from members.adapters.repository import INDEXES, Repository
@@ -78,12 +78,23 @@ async def build(settings: Settings) -> Service:
         )
         runtime["orders"] = orders
         await orders.start()
+        scores = EventConsumer(
+            bus,
+            durable=SCORES_DURABLE,
+            stream_service="reporting",
+            subjects=["crm.reporting.v1.ChurnRiskScored"],
+            handler=score_handler(servicer),
+            inbox=MongoInbox(client, db),
+        )
+        runtime["scores"] = scores
+        await scores.start()
         await imports.resume()
 
     async def stop() -> None:
         await imports.stop()
-        if "orders" in runtime:
-            await runtime["orders"].stop()
+        for consumer in ("orders", "scores"):
+            if consumer in runtime:
+                await runtime[consumer].stop()
         if "relay" in runtime:
             await runtime["relay"].stop()
         if "bus" in runtime:

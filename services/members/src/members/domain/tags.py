@@ -77,6 +77,8 @@ DEFAULT_RULES: tuple[TagRule, ...] = (
     TagRule("repeat_buyer", (Condition("order_count", ">=", 2),)),
     # Bought before, but not for half a year.
     TagRule("churn_risk", (Condition("order_count", ">=", 1), Condition("days_since_last_order", ">", 180))),
+    # Or the purchase model (reporting's BG/NBD fit) says the member has probably left.
+    TagRule("churn_risk", (Condition("model_churn_risk", "=", True),)),
     TagRule("new_member", (Condition("days_since_registration", "<=", 30),)),
     # Tried a category for the first time in the last 30 days.
     TagRule("new_product_tryer", (Condition("days_since_new_category", "<=", 30),)),
@@ -91,6 +93,9 @@ def facts_of(member: Mapping[str, Any], *, now: datetime) -> dict[str, Any]:
         "total_spend_fen": int(stats.get("total_spend_fen", 0)),
         "gender": member.get("gender") or None,
     }
+    if "model_churn_risk" in stats:
+        facts["model_churn_risk"] = bool(stats["model_churn_risk"])
+        facts["p_alive"] = float(stats.get("p_alive", 0.0))
     if stats.get("last_order_at"):
         facts["days_since_last_order"] = (now - stats["last_order_at"]).days
     if stats.get("new_category_at"):
@@ -113,5 +118,5 @@ def _holds(condition: Condition, facts: Mapping[str, Any]) -> bool:
 
 
 def evaluate(rules: Iterable[TagRule], facts: Mapping[str, Any]) -> list[str]:
-    """The automatic tags whose rules hold, in rule order."""
-    return [rule.tag for rule in rules if all(_holds(c, facts) for c in rule.all)]
+    """The automatic tags whose rules hold, in rule order (a tag with several rules holds if any does)."""
+    return list(dict.fromkeys(rule.tag for rule in rules if all(_holds(c, facts) for c in rule.all)))
