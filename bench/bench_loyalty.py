@@ -14,12 +14,15 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import asyncpg
+from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from bench.harness import Result, measure, progress, report, spread
-from crm.loyalty.v1 import loyalty_pb2
+from crm.loyalty.v1 import events_pb2, loyalty_pb2
 from crm.loyalty.v1.loyalty_pb2_grpc import LoyaltyServiceStub
 from crm.members.v1 import members_pb2, members_pb2_grpc
 from crm_common import grpc_client
+from crm_common.events import build_envelope, new_event_id, trace_carrier
 from crm_common.grpc_server import Service, serving
 from crm_common.settings import ServiceSettings
 from crm_devstack.infra import Infra, ensure_database
@@ -59,53 +62,95 @@ def _member(i: int, hot: bool) -> str:
     return "hot-member" if hot else f"m-{i % SPREAD_MEMBERS}"
 
 
-# The same statements RecordOrder runs for a known member under the default programme.
+# The statements RecordOrder runs for a known member (no birthday) under the default programme (no tiers, no
+# expiry, so no job and no qualifying-growth read): the text of LoyaltyRepository.find_order, .claim_order,
+# .lock_account and .write_order_credit (they are inline, not module constants), with the same round trips and
+# transaction boundaries. Left out: gRPC, validation, the programme read (current_program) and members calls.
+# Outbox rows are real envelopes (built once per event type, fresh time-ordered event id per row), so the rows
+# have the service's size, key order, source and types without timing protobuf work.
+_FIND_ORDER = "SELECT id, fingerprint, response FROM orders WHERE brand_id = $1 AND external_id = $2"
+_CLAIM_ORDER = (
+    "WITH o AS (INSERT INTO orders (id, brand_id, external_id, store_id, member_id, occurred_at, total_fen,"
+    " item_count, fingerprint, member_phone, program_version, response)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $23::jsonb)"
+    " ON CONFLICT (brand_id, external_id) DO NOTHING RETURNING id),"
+    " i AS (INSERT INTO order_items (order_id, line_no, brand_id, sku, name, category, quantity, amount_fen)"
+    " SELECT o.id, l.n - 1, $2, l.sku, l.name, l.category, l.quantity, l.amount_fen FROM o,"
+    " unnest($12::text[], $13::text[], $14::text[], $15::int[], $16::bigint[])"
+    " WITH ORDINALITY AS l (sku, name, category, quantity, amount_fen, n)),"
+    " a AS (INSERT INTO points_accounts (brand_id, member_id, birthday) SELECT $2, $5, $17 FROM o"
+    " WHERE $5::text IS NOT NULL ON CONFLICT (brand_id, member_id) DO NOTHING),"
+    " e AS (INSERT INTO outbox (event_id, source, event_type, brand_id, envelope, trace)"
+    " SELECT $18, $19, $20, $2, $21, $22::jsonb FROM o)"
+    " SELECT id FROM o"
+)
+_LOCK_ACCOUNT = (
+    "SELECT brand_id, member_id, balance, growth_value, tier, debt, tier_floor, tier_review_at, birthday"
+    " FROM points_accounts WHERE brand_id = $1 AND member_id = $2 FOR UPDATE"
+)
+_WRITE_ORDER_CREDIT = (
+    "WITH led AS (INSERT INTO points_ledger (brand_id, member_id, delta, reason, reference, balance_after,"
+    " debt_delta, debt_after) SELECT $1::text, $2::text, $3::bigint, 'ORDER', $4::text, $5::bigint, $6::bigint,"
+    " $7::bigint WHERE $3::bigint <> 0 OR $6::bigint <> 0"
+    " RETURNING id),"
+    " lot AS (INSERT INTO points_lots (brand_id, member_id, ledger_entry_id, points, remaining, earned_at,"
+    " expires_at) SELECT $1, $2, led.id, $3, $3, $8::timestamptz, $9::timestamptz FROM led WHERE $3 > 0"
+    " RETURNING id),"
+    " g AS (INSERT INTO growth_ledger (brand_id, member_id, delta, reason, reference, created_at)"
+    " SELECT $1, $2, $10::bigint, 'ORDER', $4, $8 WHERE $10::bigint <> 0),"
+    " acc AS (UPDATE points_accounts SET balance = $5, debt = $7, growth_value = $11, tier = $12,"
+    " tier_floor = $13, tier_review_at = $14, birthday = coalesce($15, birthday), updated_at = now()"
+    " WHERE brand_id = $1 AND member_id = $2),"
+    " ord AS (UPDATE orders SET points_earned = $16, growth_earned = $17, lot_id = (SELECT id FROM lot),"
+    " response = coalesce($18::jsonb, response) WHERE brand_id = $1 AND id = $4),"
+    " ev AS (INSERT INTO outbox (event_id, source, event_type, brand_id, envelope, trace)"
+    " SELECT e.id, e.src, e.typ, $1, e.b, e.t::jsonb"
+    " FROM unnest($19::text[], $20::text[], $21::text[], $22::bytea[], $23::text[]) AS e (id, src, typ, b, t))"
+    " SELECT (SELECT id FROM led) AS entry_id, (SELECT id FROM lot) AS lot_id"
+)
+_SOURCE = "loyalty"  # the service's default service_name, its outbox source
+_POINTS = _GROWTH = 64  # the default programme on 6,400 fen: 1 point and 1 growth per yuan
+
+
+def _envelope(message: Message) -> tuple[str, bytes]:
+    envelope = build_envelope(message, source=_SOURCE, brand_id=BRAND, subject=str(uuid.uuid4()))
+    return envelope.type, envelope.SerializeToString()
+
+
+_RECORDED_TYPE, _RECORDED_ENVELOPE = _envelope(events_pb2.OrderRecorded(
+    brand_id=BRAND, order_id=str(uuid.uuid4()), external_id=f"B-{uuid.uuid4().hex}", store_id=STORE,
+    member_id="bare-m-0000", total_fen=6400, item_count=2,
+    lines=[events_pb2.OrderLine(sku="LATTE", category="coffee", quantity=2, amount_fen=6400)],
+    occurred_at=Timestamp(seconds=int(time.time())),
+))
+_EARNED_TYPE, _EARNED_ENVELOPE = _envelope(events_pb2.PointsEarned(
+    brand_id=BRAND, member_id="bare-m-0000", order_id=str(uuid.uuid4()), points=_POINTS, balance_after=6400,
+))
+
+
 async def _bare_order(pool: asyncpg.Pool, member_id: str) -> None:
-    order_id = str(uuid.uuid4())
-    now = datetime.now(UTC)
+    order_id, external_id = str(uuid.uuid4()), f"B-{uuid.uuid4().hex}"
+    trace = json.dumps(trace_carrier())
+    # The retry check, on the pool, before the transaction.
+    await pool.fetchrow(_FIND_ORDER, BRAND, external_id)
+    recorded_at = datetime.now(UTC)
     async with pool.acquire() as conn, conn.transaction():
-        await conn.fetchrow("SELECT id, fingerprint, response FROM orders WHERE brand_id = $1 AND external_id = $2",
-                            BRAND, order_id)
-        await conn.fetchrow("SELECT version, config FROM programs WHERE brand_id = $1 ORDER BY version DESC LIMIT 1",
-                            BRAND)
+        # Before the lock: order + lines + account (opened if missing) + OrderRecorded, one statement.
         await conn.fetchval(
-            "INSERT INTO orders (id, brand_id, external_id, store_id, member_id, occurred_at, total_fen, item_count,"
-            " fingerprint, member_phone, program_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, 0)"
-            " ON CONFLICT (brand_id, external_id) DO NOTHING RETURNING id",
-            order_id, BRAND, order_id, STORE, member_id, now, 6400, 2, "f" * 64,
+            _CLAIM_ORDER, order_id, BRAND, external_id, STORE, member_id, recorded_at, 6400, 2, "f" * 64, None, 0,
+            ["LATTE"], [""], ["coffee"], [2], [6400], None,
+            new_event_id(), _SOURCE, _RECORDED_TYPE, _RECORDED_ENVELOPE, trace, None,
         )
-        await conn.executemany(
-            "INSERT INTO order_items (order_id, line_no, brand_id, sku, name, category, quantity, amount_fen)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)", [(order_id, 0, BRAND, "LATTE", "", "coffee", 2, 6400)],
+        # Under the lock: the FOR UPDATE read and one write statement.
+        acct = await conn.fetchrow(_LOCK_ACCOUNT, BRAND, member_id)
+        balance, growth_value = acct["balance"] + _POINTS, acct["growth_value"] + _GROWTH
+        answer = {"order_id": order_id, "points_earned": _POINTS,
+                  "member": {"member_id": member_id, "points_balance": balance, "tier": acct["tier"]}}
+        await conn.fetchrow(
+            _WRITE_ORDER_CREDIT, BRAND, member_id, _POINTS, order_id, balance, 0, acct["debt"], recorded_at, None,
+            _GROWTH, growth_value, acct["tier"], acct["tier_floor"], acct["tier_review_at"], None, _POINTS, _GROWTH,
+            json.dumps(answer), [new_event_id()], [_SOURCE], [_EARNED_TYPE], [_EARNED_ENVELOPE], [trace],
         )
-        await conn.execute("INSERT INTO points_accounts (brand_id, member_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                           BRAND, member_id)
-        acct = await conn.fetchrow("SELECT balance, debt, growth_value FROM points_accounts WHERE brand_id = $1"
-                                   " AND member_id = $2 FOR UPDATE", BRAND, member_id)
-        balance = acct["balance"] + 64
-        entry = await conn.fetchval(
-            "INSERT INTO points_ledger (brand_id, member_id, delta, reason, reference, balance_after, debt_delta,"
-            " debt_after, staff_id, note) VALUES ($1, $2, 64, 'ORDER', $3, $4, 0, 0, '', '') RETURNING id",
-            BRAND, member_id, order_id, balance,
-        )
-        lot = await conn.fetchval(
-            "INSERT INTO points_lots (brand_id, member_id, ledger_entry_id, points, remaining, earned_at, expires_at)"
-            " VALUES ($1, $2, $3, 64, 64, $4, NULL) RETURNING id", BRAND, member_id, entry, now,
-        )
-        await conn.execute("INSERT INTO growth_ledger (brand_id, member_id, delta, reason, reference, created_at)"
-                           " VALUES ($1, $2, 64, 'ORDER', $3, $4)", BRAND, member_id, order_id, now)
-        await conn.execute("UPDATE points_accounts SET balance = $3, debt = 0, growth_value = $4, tier = '',"
-                           " tier_floor = '', tier_review_at = NULL, updated_at = now() WHERE brand_id = $1"
-                           " AND member_id = $2", BRAND, member_id, balance, acct["growth_value"] + 64)
-        await conn.execute("UPDATE orders SET response = $3::jsonb, points_earned = 64, growth_earned = 64, lot_id = $4"
-                           " WHERE brand_id = $1 AND id = $2", BRAND, order_id,
-                           json.dumps({"order_id": order_id, "points_earned": 64}), lot)
-        for _ in range(2):  # OrderRecorded + PointsEarned
-            await conn.execute(
-                "INSERT INTO outbox (event_id, source, event_type, brand_id, envelope, trace)"
-                " VALUES ($1, 'bench', 'crm.loyalty.v1.OrderRecorded', $2, $3, '{}'::jsonb)",
-                str(uuid.uuid4()), BRAND, b"x" * 200,
-            )
 
 
 async def _latency(stub: LoyaltyServiceStub, rate: float, seconds: float) -> tuple[float, float]:
