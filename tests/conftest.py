@@ -22,7 +22,17 @@ def stack_admin_password() -> str:
 @pytest.fixture(scope="session")
 async def stack() -> AsyncIterator[Stack]:
     """The whole suite started exactly as `make dev` starts it (free ports), once per session."""
-    environ = {**os.environ, "CRM_ENV": "dev", "CRM_ADMIN_PASSWORD": STACK_ADMIN_PASSWORD}
+    environ = {
+        **os.environ,
+        "CRM_ENV": "dev",
+        "CRM_ADMIN_PASSWORD": STACK_ADMIN_PASSWORD,
+        # One stack serves every whole-stack test (schemathesis and the CDNOW replay included), mostly as the
+        # same admin; rate limits have their own tests in gateway/tests/test_ratelimit.py.
+        "CRM_RATE_LIMIT_PER_MINUTE": "1000000",
+        "CRM_RATE_LIMIT_BURST": "100000",
+        "CRM_LOGIN_RATE_LIMIT_PER_MINUTE": "100000",
+        "CRM_API_KEY_RATE_LIMIT_PER_MINUTE": "100000",
+    }
     for key in ("CRM_PG_DSN", "CRM_NATS_URL", "CRM_MONGO_URI"):
         environ.pop(key, None)  # the suite must prove it starts its own servers
     with server_data_dir("stack") as data_dir:

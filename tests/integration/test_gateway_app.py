@@ -1,4 +1,5 @@
-"""The mini-program end to end: a local server speaking WeChat's code2session, the gateway app in process,
+"""The mini-program end to end: a local server speaking WeChat's code2session, access token and
+getuserphonenumber, the gateway app in process,
 and the real members and loyalty services on the session's embedded MongoDB, PostgreSQL and NATS.
 
 In process rather than through the `stack` fixture: the stack's gateway would need CRM_WECHAT_* pointing
@@ -23,7 +24,7 @@ import uvicorn
 from google.protobuf.timestamp_pb2 import Timestamp
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
 from crm.loyalty.v1 import loyalty_pb2
@@ -47,6 +48,27 @@ class WeChat:
     def __init__(self) -> None:
         self.users: dict[str, tuple[str, str | None]] = {}  # code → (openid, unionid)
         self.used: set[str] = set()
+        self.phones: dict[str, str] = {}  # getPhoneNumber code → purePhoneNumber (+86)
+
+    def phone_code_for(self, pure_phone: str) -> str:
+        code = uuid.uuid4().hex
+        self.phones[code] = pure_phone
+        return code
+
+    async def token(self, request: Request) -> JSONResponse:
+        q = request.query_params
+        if (q.get("appid"), q.get("secret"), q.get("grant_type")) != (APP.appid, APP.secret, "client_credential"):
+            return JSONResponse({"errcode": 40125, "errmsg": "invalid appsecret"})
+        return JSONResponse({"access_token": "integration-token", "expires_in": 7200})
+
+    async def getuserphonenumber(self, request: Request) -> JSONResponse:
+        if request.query_params.get("access_token") != "integration-token":
+            return JSONResponse({"errcode": 40001, "errmsg": "invalid credential"})
+        pure = self.phones.pop((await request.json()).get("code", ""), None)  # one use, as on WeChat
+        if pure is None:
+            return JSONResponse({"errcode": 40029, "errmsg": "invalid code"})
+        return JSONResponse({"errcode": 0, "errmsg": "ok", "phone_info": {
+            "phoneNumber": pure, "purePhoneNumber": pure, "countryCode": "86"}})
 
     def code_for(self, openid: str, unionid: str | None = None) -> str:
         code = uuid.uuid4().hex
@@ -90,8 +112,10 @@ async def world(mongo_uri_factory: Callable[[str], str], pg_dsn_factory: Callabl
     async with contextlib.AsyncExitStack() as stack:
         wechat = WeChat()
         port = _free_port()
-        server = uvicorn.Server(uvicorn.Config(Starlette(routes=[Route("/sns/jscode2session", wechat.jscode2session)]),
-                                               host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+        routes = [Route("/sns/jscode2session", wechat.jscode2session), Route("/cgi-bin/token", wechat.token),
+                  Route("/wxa/business/getuserphonenumber", wechat.getuserphonenumber, methods=["POST"])]
+        server = uvicorn.Server(uvicorn.Config(Starlette(routes=routes), host="127.0.0.1", port=port,
+                                               log_level="warning", lifespan="off"))
         task = asyncio.create_task(server.serve())
         for _ in range(500):
             if server.started:
@@ -124,7 +148,9 @@ async def world(mongo_uri_factory: Callable[[str], str], pg_dsn_factory: Callabl
 
         settings = GatewaySettings(
             env="test", jwt_secret=JWT_SECRET, members_addr=members_addr, loyalty_addr=loyalty_addr,
-            wechat_base_url=f"http://127.0.0.1:{port}", wechat_apps={brand.id: APP}, rpc_timeout_seconds=30)
+            wechat_base_url=f"http://127.0.0.1:{port}", wechat_apps={brand.id: APP}, rpc_timeout_seconds=30,
+            # Every sign-in of the module comes from one client address: its burst of 10 would run out.
+            login_rate_limit_per_minute=6000)
         app = create_app(settings)
         await stack.enter_async_context(app.router.lifespan_context(app))
         http = await stack.enter_async_context(
@@ -207,3 +233,36 @@ async def test_a_used_code_and_an_unknown_store_are_refused(world):
     assert replay.json()["type"].endswith("/invalid-wechat-code")
     assert bad_store.status_code == 422, bad_store.text
     assert bad_store.json()["errors"][0]["field"] == "store_id"
+
+
+async def test_a_bound_phone_shows_on_the_profile_and_cannot_be_bound_twice_in_the_brand(world):
+    mine = await _sign_in(world, f"o-{uuid.uuid4().hex}", store_id=world.store_id)
+    theirs = await _sign_in(world, f"o-{uuid.uuid4().hex}", store_id=world.store_id)
+    pure = f"139{uuid.uuid4().int % 10**8:08d}"
+
+    bound = await world.http.post("/v1/app/me/phone", json={"code": world.wechat.phone_code_for(pure)},
+                                  headers=_bearer(mine))
+    me = await world.http.get("/v1/app/me", headers=_bearer(mine))
+    taken = await world.http.post("/v1/app/me/phone", json={"code": world.wechat.phone_code_for(pure)},
+                                  headers=_bearer(theirs))
+
+    assert bound.status_code == 200, bound.text
+    assert me.json()["phone"] == f"+86{pure}"
+    # The members service's own unique phone index decides; the member token learns nothing about the owner.
+    assert taken.status_code == 409, taken.text
+    assert taken.json()["type"].endswith("/duplicate-phone")
+    assert mine.json()["member_id"] not in taken.text
+    assert (await world.http.get("/v1/app/me", headers=_bearer(theirs))).json()["phone"] is None
+
+
+async def test_the_member_opts_out_of_every_channel(world):
+    signed_in = await _sign_in(world, f"o-{uuid.uuid4().hex}", store_id=world.store_id)
+
+    granted = await world.http.put("/v1/app/me/consents", json={"sms": True, "wechat": True},
+                                   headers=_bearer(signed_in))
+    out = await world.http.put("/v1/app/me/consents", json={"opt_out_all": True}, headers=_bearer(signed_in))
+
+    assert granted.status_code == 200, granted.text
+    assert granted.json()["consents"] == {"sms": True, "wechat": True}
+    assert out.status_code == 200, out.text
+    assert out.json()["consents"] == {"sms": False, "wechat": False}

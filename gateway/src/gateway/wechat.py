@@ -1,15 +1,25 @@
-"""WeChat mini-program sign-in: ``code2session`` and the member directory that maps an OpenID to a member.
+"""WeChat mini-program sign-in (``code2session``), phone binding (``getuserphonenumber``) and the member
+directory that maps an OpenID to a member.
 
 ``GET {base}/sns/jscode2session?appid=&secret=&js_code=&grant_type=authorization_code`` answers
 ``{openid, session_key, unionid?}`` or ``{errcode, errmsg}`` (WeChat sends it as text/plain). The base URL
 is a setting so tests (and a sandbox) can stand in for WeChat. The ``session_key`` is WeChat's secret for
 decrypting the member's data on the server; the gateway needs none of that, so it is dropped at once.
+
+Phone binding uses the server-side exchange WeChat recommends (no ``session_key`` decryption): the app's
+``getPhoneNumber`` button yields a one-time ``code``; the server takes an app access token from
+``GET {base}/cgi-bin/token?grant_type=client_credential&appid=&secret=`` (cached per app until shortly
+before ``expires_in``) and posts ``{"code"}`` to ``POST {base}/wxa/business/getuserphonenumber?access_token=``,
+which answers ``{errcode, errmsg, phone_info: {phoneNumber, purePhoneNumber, countryCode}}``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -17,7 +27,7 @@ import httpx
 
 from crm.members.v1 import members_pb2
 from gateway.clients import Clients
-from gateway.errors import ProblemError, rpc
+from gateway.errors import ProblemError, invalid, rpc
 from gateway.settings import WeChatApp
 
 log = logging.getLogger(__name__)
@@ -25,6 +35,12 @@ log = logging.getLogger(__name__)
 # errcodes of jscode2session: https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-login/code2Session.html
 _BAD_CODE = {40029, 40163, 40226}  # invalid, already used, blocked user
 _RATE_LIMITED = 45011
+# errcodes of getuserphonenumber: https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-info/phone-number/getPhoneNumber.html
+_STALE_TOKEN = {40001, 42001}  # access token invalid / expired: WeChat revoked it early, or another server
+#                                 of ours refreshed it (a new token invalidates the old after a grace period)
+_BUSY = -1
+# Refresh this long before WeChat's expires_in (7200 s): the clocks differ and a request takes time.
+_TOKEN_MARGIN_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -36,10 +52,18 @@ class WeChatIdentity:
 
 
 class WeChatClient:
-    """Calls WeChat's ``code2session`` and maps its errors to problems the mini-program can act on."""
+    """Calls WeChat's ``code2session`` and ``getuserphonenumber`` (with the app access token it needs, cached)
+    and maps their errors to problems the mini-program can act on."""
 
-    def __init__(self, base_url: str, *, timeout: float, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(self, base_url: str, *, timeout: float, transport: httpx.AsyncBaseTransport | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport)
+        self._clock = clock
+        # appid → (access token, refresh after): WeChat caps token requests per day, so one per app per ~2 h.
+        self._tokens: dict[str, tuple[str, float]] = {}
+        # One fetch per app at a time: concurrent binds after expiry would otherwise each fetch a token, and
+        # each new token cuts the previous one's life short.
+        self._token_locks: dict[str, asyncio.Lock] = {}
 
     async def code2session(self, app: WeChatApp, code: str) -> WeChatIdentity:
         """Exchange a ``wx.login`` code; 401 for a bad or used code, 429/503 when WeChat refuses."""
@@ -64,12 +88,85 @@ class WeChatClient:
         unionid = body.get("unionid")
         return WeChatIdentity(openid=openid, unionid=unionid if isinstance(unionid, str) and unionid else None)
 
+    async def phone_number(self, app: WeChatApp, code: str) -> str:
+        """Exchange a ``getPhoneNumber`` code for the user's number in E.164 (``+8613800138000``).
+
+        A bad or used code is a 422 naming ``code``; a stale access token (40001/42001) is refreshed and
+        the call retried once; anything else WeChat cannot answer is a 503.
+        """
+        token = await self._access_token(app)
+        body = await self._get_phone(token, code)
+        if int(body.get("errcode") or 0) in _STALE_TOKEN:
+            token = await self._access_token(app, stale=token)
+            body = await self._get_phone(token, code)
+        errcode = int(body.get("errcode") or 0)
+        if errcode in _STALE_TOKEN or errcode == _BUSY:
+            log.warning("getuserphonenumber refused: errcode=%s", errcode)
+            raise _unavailable("WeChat phone binding is unavailable; retry.")
+        if errcode == _RATE_LIMITED:
+            raise ProblemError(429, "WeChat is limiting phone binding; retry later.", reason="RATE_LIMITED",
+                               headers={"Retry-After": "10"})
+        if errcode:
+            # 40029 invalid code, 40163 used, ...: the code is what the app has to get again.
+            raise invalid(("code", "The phone number code is invalid or was already used; ask the user to "
+                                   "tap the phone number button again."))
+        info = body.get("phone_info")
+        pure = info.get("purePhoneNumber") if isinstance(info, dict) else None
+        country = str(info.get("countryCode") or "") if isinstance(info, dict) else ""
+        if not isinstance(pure, str) or not pure.strip():
+            log.warning("getuserphonenumber answered without a phone number")
+            raise _unavailable("WeChat phone binding is unavailable; retry.")
+        # purePhoneNumber has no country code; the members service stores E.164, and a bare national number
+        # would be read as Chinese whatever country WeChat said.
+        return f"+{country.lstrip('+')}{pure.strip()}" if country else pure.strip()
+
+    async def _get_phone(self, token: str, code: str) -> dict[str, Any]:
+        try:
+            response = await self._http.post("/wxa/business/getuserphonenumber", params={"access_token": token},
+                                              json={"code": code})
+            body = json.loads(response.text)
+        except (httpx.HTTPError, ValueError) as exc:
+            log.warning("getuserphonenumber failed: %r", exc)  # the URL carries the access token: never log it
+            raise _unavailable("WeChat phone binding is unavailable; retry.") from None
+        if not isinstance(body, dict) or response.status_code != 200:
+            log.warning("getuserphonenumber answered status=%s", response.status_code)
+            raise _unavailable("WeChat phone binding is unavailable; retry.")
+        return body
+
+    async def _access_token(self, app: WeChatApp, *, stale: str | None = None) -> str:
+        """The app's cached access token, fetched when missing, near expiry, or equal to ``stale``."""
+        lock = self._token_locks.setdefault(app.appid, asyncio.Lock())
+        async with lock:
+            cached = self._tokens.get(app.appid)
+            # Under the lock another request may already have replaced the stale token: use that one.
+            if cached and cached[0] != stale and self._clock() < cached[1]:
+                return cached[0]
+            params = {"grant_type": "client_credential", "appid": app.appid, "secret": app.secret}
+            try:
+                response = await self._http.get("/cgi-bin/token", params=params)
+                body = json.loads(response.text)
+            except (httpx.HTTPError, ValueError) as exc:
+                log.warning("access token request failed: %r", exc)  # the URL carries the app secret
+                raise _unavailable("WeChat phone binding is unavailable; retry.") from None
+            token = body.get("access_token") if isinstance(body, dict) else None
+            if not isinstance(token, str) or not token:
+                # 40013 bad appid, 40125 bad secret, 40164 IP not whitelisted: our configuration, not the user's.
+                log.error("access token refused: errcode=%s", body.get("errcode") if isinstance(body, dict) else None)
+                raise _unavailable("WeChat phone binding is unavailable; retry.")
+            try:
+                expires_in = float(body.get("expires_in") or 7200)
+            except (TypeError, ValueError):
+                expires_in = 7200.0
+            margin = min(_TOKEN_MARGIN_SECONDS, expires_in / 2)
+            self._tokens[app.appid] = (token, self._clock() + expires_in - margin)
+            return token
+
     async def close(self) -> None:
         await self._http.aclose()
 
 
-def _unavailable() -> ProblemError:
-    return ProblemError(503, "WeChat sign-in is unavailable; retry.", reason="WECHAT_UNAVAILABLE",
+def _unavailable(detail: str = "WeChat sign-in is unavailable; retry.") -> ProblemError:
+    return ProblemError(503, detail, reason="WECHAT_UNAVAILABLE",
                         headers={"Retry-After": "5"})
 
 

@@ -1,7 +1,7 @@
 """The member mini-program: WeChat sign-in, then the member's own profile, points, coupons and orders.
 
-A member token names one member of one brand and opens ``/v1/app/me...`` only; every read here asks for
-that member by the token's ids, never by anything the request carries.
+A member token names one member of one brand and opens ``/v1/app/me...`` only; every read and write here
+names that member by the token's ids, never by anything the request carries.
 """
 
 from __future__ import annotations
@@ -9,16 +9,18 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
+import grpc
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from crm.loyalty.v1 import loyalty_pb2
 from crm.members.v1 import members_pb2
+from crm_common.errors import RemoteError
 from gateway.audit import AuditLog, audit_log
 from gateway.auth import MemberPrincipal, TokenIssuer, member_principal
-from gateway.errors import not_found, problem_responses, rpc
+from gateway.errors import ProblemError, not_found, problem_from_remote, problem_responses, rpc
 from gateway.routers import ClientsDep
-from gateway.schemas import Id, Page, PageQuery, PointsOut, RequestBody, mask_phone
+from gateway.schemas import Id, Page, PageQuery, PointsOut, RequestBody
 from gateway.settings import GatewaySettings
 from gateway.wechat import MemberDirectory, WeChatClient
 
@@ -55,15 +57,16 @@ class MemberSession(BaseModel):
 
 
 class MeOut(BaseModel):
-    """The signed-in member's own profile (their phone shown masked, as on a receipt)."""
+    """The signed-in member's own profile. The phone is theirs, so it is shown in full (E.164): masking
+    protects a member from staff and reports, not from themselves."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "id": "m_01J...", "brand_id": "b_01J...", "phone": "138****8000", "name": "王小明", "gender": "male",
+        "id": "m_01J...", "brand_id": "b_01J...", "phone": "+8613800138000", "name": "王小明", "gender": "male",
         "birthday": "1990-05-17", "store_id": "s_01J...", "consents": {"sms": True}}]})
 
     id: str
     brand_id: str
-    phone: str | None = Field(description="Masked; null until a phone is bound")
+    phone: str | None = Field(description="E.164; null until a phone is bound (`POST /v1/app/me/phone`)")
     name: str | None
     gender: str | None
     birthday: date | None
@@ -72,7 +75,7 @@ class MeOut(BaseModel):
 
     @classmethod
     def of(cls, m: members_pb2.Member) -> MeOut:
-        return cls(id=m.id, brand_id=m.brand_id, phone=mask_phone(m.phone) if m.phone else None,
+        return cls(id=m.id, brand_id=m.brand_id, phone=m.phone or None,
                    name=m.name or None, gender=m.gender or None,
                    birthday=date.fromisoformat(m.birthday) if m.birthday else None, store_id=m.store_id or None,
                    consents=dict(m.consents))
@@ -123,6 +126,98 @@ async def _member(clients: ClientsDep, me: MemberPrincipal) -> members_pb2.Membe
 async def get_me(me: Me, clients: ClientsDep) -> MeOut:
     """The signed-in member's profile."""
     return MeOut.of(await _member(clients, me))
+
+
+class PhoneBind(RequestBody):
+    """The one-time code of the mini-program's ``getPhoneNumber`` button (``e.detail.code``)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"code": "e31968a7f94cc5ee25fafc2aef2773f0bb8c3937"}]})
+
+    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+
+
+# To a member token another member's id is someone else's data: the 409 says what happened, never who.
+_PHONE_TAKEN = ("该手机号已绑定本品牌的其他会员，请联系门店处理。 / This phone number already belongs to another "
+                "member of this brand; please contact the store.")
+
+
+@router.post("/me/phone", response_model=MeOut, responses=problem_responses(401, 403, 404, 409, 422, 429, 503))
+async def bind_phone(
+    me: Me, body: PhoneBind, request: Request, clients: ClientsDep, audit: Annotated[AuditLog, Depends(audit_log)],
+) -> MeOut:
+    """Bind the phone number WeChat vouches for: the `getPhoneNumber` code is exchanged with WeChat
+    (`getuserphonenumber`) and the number becomes the member's phone. A number another member of the brand
+    already has is a 409 (`duplicate-phone`) that does not say which member."""
+    settings: GatewaySettings = request.app.state.settings
+    app = settings.wechat_apps.get(me.brand_id)
+    if app is None:
+        raise not_found("brand")  # the brand's mini-program was unconfigured after the token was issued
+    # Each bind costs WeChat API calls from the brand's daily quota: the sign-in limiter, keyed by member.
+    request.app.state.login_limiter.check(f"app-phone:{me.member_id}")
+    wechat: WeChatClient = request.app.state.wechat
+    phone = await wechat.phone_number(app, body.code)
+    try:
+        member = await clients.members.UpdateMember(members_pb2.UpdateMemberRequest(
+            brand_id=me.brand_id, member_id=me.member_id, phone=phone, actor_id=me.actor))
+    except RemoteError as err:
+        if err.code == grpc.StatusCode.ALREADY_EXISTS and err.reason == "DUPLICATE_PHONE":
+            audit.record("member.phone_bind", actor=me.actor, outcome="conflict", brand_id=me.brand_id,
+                         target=f"member:{me.member_id}", request=request)
+            raise ProblemError(409, _PHONE_TAKEN, reason="DUPLICATE_PHONE") from None
+        if err.code == grpc.StatusCode.NOT_FOUND:
+            raise not_found("member") from None
+        # The number came from the code, so a number the service rejects is the code's fault to this client.
+        raise problem_from_remote(err, {"phone": "code"}) from None
+    if member.brand_id and member.brand_id != me.brand_id:
+        raise not_found("member")
+    audit.record("member.phone_bind", actor=me.actor, brand_id=me.brand_id, target=f"member:{me.member_id}",
+                 request=request)
+    return MeOut.of(member)
+
+
+class MyConsentsPut(RequestBody):
+    """Grant or withdraw the member's own consent per channel; ``opt_out_all`` withdraws every channel."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"sms": False, "wechat": True}, {"opt_out_all": True}]})
+
+    sms: bool | None = None
+    wechat: bool | None = None
+    email: bool | None = None
+    push: bool | None = None
+    opt_out_all: bool = False
+
+    def granted(self) -> dict[str, bool]:
+        """The channels the body names, and whether each is now granted."""
+        return {k: v for k, v in (("sms", self.sms), ("wechat", self.wechat), ("email", self.email),
+                                  ("push", self.push)) if v is not None}
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MyConsentsPut:
+        if not self.granted() and not self.opt_out_all:
+            raise ValueError("give at least one channel or opt_out_all")
+        # The service would let opt_out_all win silently; a body that also grants a channel is a client bug.
+        if self.opt_out_all and any(self.granted().values()):
+            raise ValueError("opt_out_all cannot be combined with granting a channel")
+        return self
+
+
+class MyConsents(BaseModel):
+    """The member's consent per channel after the change (channels never answered are absent)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"consents": {"sms": False, "wechat": False}}]})
+
+    consents: dict[str, bool]
+
+
+@router.put("/me/consents", response_model=MyConsents, responses=problem_responses(401, 403, 404, 422))
+async def set_my_consents(me: Me, body: MyConsentsPut, clients: ClientsDep) -> MyConsents:
+    """Grant or withdraw marketing consent per channel, or opt out of everything (PIPL); the members service
+    records the time and the source `mini_program`."""
+    member = await rpc(clients.members.SetConsents(members_pb2.SetConsentsRequest(
+        brand_id=me.brand_id, member_id=me.member_id, consents=body.granted(), opt_out_all=body.opt_out_all,
+        source="mini_program")), not_found_as="member")
+    return MyConsents(consents=dict(member.consents))
 
 
 @router.get("/me/points", response_model=PointsOut, responses=problem_responses(401, 403, 404))
