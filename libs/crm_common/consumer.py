@@ -269,7 +269,8 @@ class EventConsumer:
             return None
         try:
             return fetch.result()
-        except nats.errors.TimeoutError:
+        except (nats.errors.TimeoutError, TimeoutError):
+            # An empty poll (nats.py raises either, depending on where its wait ran out): not an error.
             return []
 
     async def _run(self) -> None:
