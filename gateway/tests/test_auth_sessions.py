@@ -97,12 +97,13 @@ async def test_logout_of_one_session_leaves_another_session_working(client):
 
 
 async def test_an_expired_access_token_is_401_but_its_refresh_token_still_renews(settings):
-    short = settings.model_copy(update={"token_ttl_seconds": 1})
+    # 3 s, not 1: the renewed token must outlive a refresh + read on a loaded CI machine.
+    short = settings.model_copy(update={"token_ttl_seconds": 3})
     app = create_app(short)
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as client:
             pair = await _login(client)
-            await asyncio.sleep(2.1)  # pyjwt compares whole seconds
+            await asyncio.sleep(4.1)  # pyjwt compares whole seconds
             assert await _member_read(client, pair["access_token"]) == 401
             renewed = await client.post("/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]})
             assert renewed.status_code == 200
