@@ -414,23 +414,35 @@ Subscription = tuple[str, str, Mapping[type | str, Handler]]
 """(durable name, producing service, handler per event type): one durable consumer per stream read."""
 
 
-async def subscribe(
-    bus: EventBus, inbox: PgInbox | MongoInbox, subscriptions: Iterable[Subscription]
+def consumers_of(
+    bus: EventBus, inbox: PgInbox | MongoInbox, subscriptions: Iterable[Subscription], **options: Any
 ) -> list[EventConsumer]:
-    """Start one durable consumer per subscription, filtered to the event types it handles.
+    """One (not yet started) durable consumer per subscription, filtered to the event types it handles.
 
-    Stop them (in order) with ``for c in consumers: await c.stop()`` before closing the bus.
+    ``options`` go to every `EventConsumer` (``max_deliver``, ``batch``, ...).
     """
-    started: list[EventConsumer] = []
-    for durable, stream, handlers in subscriptions:
-        consumer = EventConsumer(
+    return [
+        EventConsumer(
             bus,
             durable=durable,
             stream_service=stream,
             subjects=[t if isinstance(t, str) else t.DESCRIPTOR.full_name for t in handlers],
             handler=route(handlers),
             inbox=inbox,
+            **options,
         )
+        for durable, stream, handlers in subscriptions
+    ]
+
+
+async def subscribe(
+    bus: EventBus, inbox: PgInbox | MongoInbox, subscriptions: Iterable[Subscription]
+) -> list[EventConsumer]:
+    """Start one durable consumer per subscription (see `consumers_of`).
+
+    Stop them (in order) with ``for c in consumers: await c.stop()`` before closing the bus.
+    """
+    started = consumers_of(bus, inbox, subscriptions)
+    for consumer in started:
         await consumer.start()
-        started.append(consumer)
     return started

@@ -9,7 +9,7 @@ import asyncpg
 from crm.members.v1.members_pb2_grpc import MembersServiceStub
 from crm.reporting.v1 import reporting_pb2, reporting_pb2_grpc
 from crm_common.bus import EventBus
-from crm_common.consumer import EventConsumer, PgInbox, route
+from crm_common.consumer import EventConsumer, PgInbox, consumers_of
 from crm_common.grpc_client import close_all, stub
 from crm_common.grpc_server import Service
 from crm_common.jobs import JobQueue, JobWorker
@@ -45,19 +45,7 @@ def consumers_for(
     bus: EventBus, pool: asyncpg.Pool, projector: FactsProjector, **options: object
 ) -> list[EventConsumer]:
     """One durable consumer per stream the projector reads, feeding it through the inbox."""
-    inbox = PgInbox(pool)
-    return [
-        EventConsumer(
-            bus,
-            durable=durable,
-            stream_service=stream,
-            subjects=[t.DESCRIPTOR.full_name for t in handlers],
-            handler=route(handlers),
-            inbox=inbox,
-            **options,  # type: ignore[arg-type]
-        )
-        for durable, stream, handlers in projector.subscriptions()
-    ]
+    return consumers_of(bus, PgInbox(pool), projector.subscriptions(), **options)
 
 
 async def build(settings: ReportingSettings) -> Service:

@@ -4,7 +4,6 @@ locked: crediting an earning (debt first, then a dated lot, expiry job), spendin
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -12,7 +11,6 @@ import asyncpg
 from google.protobuf.message import Message
 
 from crm.loyalty.v1 import events_pb2
-from crm_common.events import build_envelope, trace_carrier
 from crm_common.jobs import JobQueue
 from crm_common.outbox import PgOutbox
 from loyalty.adapters.repository import Account, LoyaltyRepository
@@ -182,5 +180,4 @@ def tier_changed_event(account: Account, before: str, cause: str) -> events_pb2.
 def outbox_row(outbox: PgOutbox, message: Message, brand_id: str, subject: str) -> tuple[str, str, str, bytes, str]:
     """The outbox row ``PgOutbox.add`` would insert, as values for a statement of our own — so events can
     be written inside a combined statement (one round trip) instead of one INSERT each."""
-    envelope = build_envelope(message, source=outbox.source, brand_id=brand_id, subject=subject)
-    return envelope.id, outbox.source, envelope.type, envelope.SerializeToString(), json.dumps(trace_carrier())
+    return outbox.row(message, brand_id=brand_id, subject=subject)
