@@ -75,9 +75,12 @@ async def test_birthday_coupon_is_granted_once_per_year_to_tier_members_in_their
     await _run_birthday_job_for_today(stack, brand, "again")
     await _run_birthday_job_for_today(stack, brand, "and-again")
     assert len(await _coupons(stack, brand, birthday_gold)) == 1
-    assert await stack.fetchval(
-        "SELECT count(*) FROM birthday_gifts WHERE brand_id = $1 AND member_id = $2", brand.id, birthday_gold
-    ) == 1
+    assert (
+        await stack.fetchval(
+            "SELECT count(*) FROM birthday_gifts WHERE brand_id = $1 AND member_id = $2", brand.id, birthday_gold
+        )
+        == 1
+    )
     pending = await stack.fetchval(
         "SELECT count(*) FROM jobs WHERE kind = 'loyalty.birthday.gifts' AND state = 'pending'"
         " AND payload->>'brand_id' = $1",
