@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import statistics
+import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import asyncpg
 from google.protobuf.message import Message
@@ -21,11 +24,13 @@ from bench.harness import Result, measure, progress, report, spread
 from crm.loyalty.v1 import events_pb2, loyalty_pb2
 from crm.loyalty.v1.loyalty_pb2_grpc import LoyaltyServiceStub
 from crm.members.v1 import members_pb2, members_pb2_grpc
-from crm_common import grpc_client
+from crm_common import grpc_client, pg
 from crm_common.events import build_envelope, new_event_id, trace_carrier
 from crm_common.grpc_server import Service, serving
 from crm_common.settings import ServiceSettings
-from crm_devstack.infra import Infra, ensure_database
+from crm_devstack.infra import Infra, ManagedProcess, ensure_database, free_port
+from crm_devstack.runner import wait_grpc_serving
+from loyalty.adapters.repository import FIND_ORDER_AND_PROGRAM
 
 CONCURRENCY = 16
 OPS = 1_500
@@ -63,12 +68,12 @@ def _member(i: int, hot: bool) -> str:
 
 
 # The statements RecordOrder runs for a known member (no birthday) under the default programme (no tiers, no
-# expiry, so no job and no qualifying-growth read): the text of LoyaltyRepository.find_order, .claim_order,
-# .lock_account and .write_order_credit (they are inline, not module constants), with the same round trips and
-# transaction boundaries. Left out: gRPC, validation, the programme read (current_program) and members calls.
+# expiry, so no job and no qualifying-growth read): FIND_ORDER_AND_PROGRAM (the retry check with the programme
+# version) and the text of LoyaltyRepository.claim_order, .lock_account and .write_order_credit (they are
+# inline, not module constants), with the same round trips, transaction boundaries and pool (crm_common.pg).
+# Left out: gRPC, validation, members calls (cached by the service) and the outbox relay.
 # Outbox rows are real envelopes (built once per event type, fresh time-ordered event id per row), so the rows
 # have the service's size, key order, source and types without timing protobuf work.
-_FIND_ORDER = "SELECT id, fingerprint, response FROM orders WHERE brand_id = $1 AND external_id = $2"
 _CLAIM_ORDER = (
     "WITH o AS (INSERT INTO orders (id, brand_id, external_id, store_id, member_id, occurred_at, total_fen,"
     " item_count, fingerprint, member_phone, program_version, response)"
@@ -131,8 +136,8 @@ _EARNED_TYPE, _EARNED_ENVELOPE = _envelope(events_pb2.PointsEarned(
 async def _bare_order(pool: asyncpg.Pool, member_id: str) -> None:
     order_id, external_id = str(uuid.uuid4()), f"B-{uuid.uuid4().hex}"
     trace = json.dumps(trace_carrier())
-    # The retry check, on the pool, before the transaction.
-    await pool.fetchrow(_FIND_ORDER, BRAND, external_id)
+    # The retry check with the programme version, on the pool, before the transaction.
+    await pool.fetchrow(FIND_ORDER_AND_PROGRAM, BRAND, external_id)
     recorded_at = datetime.now(UTC)
     async with pool.acquire() as conn, conn.transaction():
         # Before the lock: order + lines + account (opened if missing) + OrderRecorded, one statement.
@@ -175,37 +180,51 @@ async def _latency(stub: LoyaltyServiceStub, rate: float, seconds: float) -> tup
 
 
 async def run() -> list[str]:
-    """Start embedded PostgreSQL + NATS, the loyalty service in-process, measure; return report rows."""
-    from loyalty.bootstrap import Settings, build, migrate
-
+    """Start embedded PostgreSQL + NATS and the loyalty service in a process of its own (as deployed, so the
+    load generator does not share its event loop), measure; return report rows."""
     progress("loyalty accrual: starting embedded PostgreSQL and NATS")
     with tempfile.TemporaryDirectory(prefix="bench-loyalty-") as tmp:
         # MongoDB is not needed here; an override in the given environment keeps Infra from starting it.
         infra = Infra(tmp, fsync=False, environ={"CRM_MONGO_URI": "mongodb://127.0.0.1:1/unused"}, progress=progress)
         await infra.astart()
         try:
-            return await _run(infra, Settings, build, migrate)
+            return await _run(infra, Path(tmp))
         finally:
             await infra.astop()
 
 
-async def _run(infra: Infra, settings_cls, build, migrate) -> list[str]:  # type: ignore[no-untyped-def]
+async def _run(infra: Infra, tmp: Path) -> list[str]:
     await ensure_database(infra.pg_admin_dsn, "bench_loyalty")
     dsn = infra.pg_dsn_for("bench_loyalty")
     directory = Service("members-fake", [(members_pb2_grpc.add_MembersServiceServicer_to_server, _Directory(),
                                           "crm.members.v1.MembersService")])
     async with serving(directory, ServiceSettings(service_name="members-fake", grpc_port=0)) as members_addr:
-        settings = settings_cls(pg_dsn=dsn, nats_url=infra.nats_url, members_addr=members_addr, grpc_port=0,
-                                pg_pool_max=CONCURRENCY, shutdown_grace_seconds=1.0)
-        await migrate(settings)
-        async with serving(await build(settings), settings) as addr:
+        port = free_port()
+        env = {
+            **os.environ, "CRM_ENV": "dev", "CRM_SERVICE_NAME": "loyalty", "CRM_PG_DSN": dsn,
+            "CRM_NATS_URL": infra.nats_url, "CRM_MEMBERS_ADDR": members_addr, "CRM_GRPC_PORT": str(port),
+            "CRM_METRICS_PORT": str(free_port()), "CRM_PG_POOL_MAX": str(CONCURRENCY),
+            "CRM_SHUTDOWN_GRACE_SECONDS": "1", "CRM_DRAIN_DELAY_SECONDS": "0",
+        }
+        argv = [sys.executable, "-m", "loyalty"]
+        migrate = await asyncio.create_subprocess_exec(*argv, "migrate", env=env)
+        if await migrate.wait() != 0:
+            raise RuntimeError("loyalty migrate failed")
+        service = ManagedProcess("loyalty", argv, log_path=tmp / "loyalty.log", env=env)
+        service.start()
+        try:
+            addr = f"127.0.0.1:{port}"
+            await wait_grpc_serving(addr, service)
+            progress(f"loyalty accrual: service pid {service.pid} serving on {addr}")
             stub, channel = grpc_client.stub(LoyaltyServiceStub, addr, service="loyalty", timeout=30.0)
-            pool = await asyncpg.create_pool(dsn, min_size=CONCURRENCY, max_size=CONCURRENCY)
+            pool = await pg.create_pool(dsn, min_size=CONCURRENCY, max_size=CONCURRENCY)
             try:
                 return await _measure(stub, pool)
             finally:
                 await pool.close()
                 await channel.close()
+        finally:
+            await asyncio.to_thread(service.stop)
 
 
 async def _measure(stub: LoyaltyServiceStub, pool: asyncpg.Pool) -> list[str]:

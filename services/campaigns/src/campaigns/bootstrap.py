@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from importlib import resources
 
-import asyncpg
-
 from campaigns.adapters import consumers
 from campaigns.adapters.grpc_api import CampaignsServicer
 from crm.campaigns.v1 import campaigns_pb2, campaigns_pb2_grpc
 from crm.loyalty.v1.events_pb2 import OrderRecorded
 from crm.members.v1.events_pb2 import MemberRegistered
+from crm_common import pg
 from crm_common.bus import EventBus
 from crm_common.consumer import EventConsumer, PgInbox, Subscription, subscribe
 from crm_common.grpc_server import Service
@@ -39,7 +38,7 @@ async def migrate(settings: CampaignsSettings) -> None:
 async def build(settings: CampaignsSettings) -> Service:
     """Wire the service; connections are made in ``start`` so health stays NOT_SERVING until they are up."""
     # Created unawaited: the servicer can hold it now, and ``await pool`` in start() connects it.
-    pool = asyncpg.create_pool(settings.pg_dsn, min_size=settings.pg_pool_min, max_size=settings.pg_pool_max)
+    pool = pg.create_pool(settings.pg_dsn, min_size=settings.pg_pool_min, max_size=settings.pg_pool_max)
     running: list[EventConsumer] = []
     buses: list[EventBus] = []
 

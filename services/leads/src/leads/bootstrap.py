@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from importlib import resources
 
-import asyncpg
-
 from crm.leads.v1 import leads_pb2, leads_pb2_grpc
 from crm.members.v1.members_pb2_grpc import MembersServiceStub
+from crm_common import pg
 from crm_common.bus import EventBus
 from crm_common.grpc_client import close_all, stub
 from crm_common.grpc_server import Service
@@ -36,7 +35,7 @@ async def migrate(settings: LeadsSettings) -> None:
 async def build(settings: LeadsSettings) -> Service:
     """Wire the service. Nothing connects here: `start` does, so health is NOT_SERVING until then."""
     # An un-awaited pool is not connected yet; awaiting it in `start` opens the connections.
-    pool = asyncpg.create_pool(settings.pg_dsn, min_size=settings.pg_pool_min, max_size=settings.pg_pool_max)
+    pool = pg.create_pool(settings.pg_dsn, min_size=settings.pg_pool_min, max_size=settings.pg_pool_max)
     members, members_channel = stub(
         MembersServiceStub, settings.members_addr, service="members", timeout=settings.rpc_timeout_seconds
     )

@@ -9,7 +9,7 @@ import asyncpg
 
 from crm.loyalty.v1 import loyalty_pb2, loyalty_pb2_grpc
 from crm.members.v1.members_pb2_grpc import MembersServiceStub
-from crm_common import grpc_client
+from crm_common import grpc_client, pg
 from crm_common.bus import EventBus
 from crm_common.consumer import EventConsumer, PgInbox
 from crm_common.grpc_server import Service
@@ -68,7 +68,7 @@ class Runtime:
         """Connect PostgreSQL and NATS, then start the outbox relay, the members-events consumer and the
         job worker (points expiry, tier reviews, coupon reminders and expiry)."""
         s = self.settings
-        self.pool = await asyncpg.create_pool(s.pg_dsn, min_size=s.pg_pool_min, max_size=s.pg_pool_max)
+        self.pool = await pg.create_pool(s.pg_dsn, min_size=s.pg_pool_min, max_size=s.pg_pool_max)
         self.bus = await EventBus.connect(s.nats_url, name=s.service_name)
         await self.bus.ensure_stream(s.service_name)
 

@@ -45,6 +45,13 @@ class Account:
     birthday: date | None = None
 
 
+_PROGRAM_VERSION = "SELECT max(version) FROM programs WHERE brand_id = $1"
+# One row always: the order under the external id (or NULLs) and the brand's programme version (or NULL).
+FIND_ORDER_AND_PROGRAM = (
+    "SELECT o.id, o.fingerprint, o.response, (" + _PROGRAM_VERSION + ") AS version"
+    " FROM (SELECT 1) AS one"
+    " LEFT JOIN orders o ON o.brand_id = $1 AND o.external_id = $2"
+)
 _ACCOUNT_COLUMNS = "brand_id, member_id, balance, growth_value, tier, debt, tier_floor, tier_review_at, birthday"
 
 
@@ -59,17 +66,37 @@ class LoyaltyRepository:
 
     async def current_program(self, conn: Conn, brand_id: str) -> Program:
         """The brand's programme in force (the default until one is stored); parsed once per version."""
-        row = await conn.fetchrow(
-            "SELECT version, config FROM programs WHERE brand_id = $1 ORDER BY version DESC LIMIT 1", brand_id
-        )
-        if row is None:
+        version = await conn.fetchval(_PROGRAM_VERSION, brand_id)
+        return await self._program(conn, brand_id, version)
+
+    async def _program(self, conn: Conn, brand_id: str, version: int | None) -> Program:
+        """The programme of ``version`` (None: the default), from the cache or read and parsed once."""
+        if version is None:
             return DEFAULT_PROGRAM
-        key = (brand_id, row["version"])
+        key = (brand_id, version)
         program = self._programs.get(key)
         if program is None:
-            program = parse_program(json.loads(row["config"]), version=row["version"])
+            config = await conn.fetchval(
+                "SELECT config FROM programs WHERE brand_id = $1 AND version = $2", brand_id, version
+            )
+            program = parse_program(json.loads(config), version=version)
             self._programs[key] = program
         return program
+
+    async def find_order_and_program(
+        self, conn: Conn, brand_id: str, external_id: str
+    ) -> tuple[StoredOrder | None, Program]:
+        """``find_order`` and ``current_program`` in one round trip: an order's first step reads both.
+
+        Only the programme's version travels; its config is read once per version and then cached.
+        """
+        row = await conn.fetchrow(FIND_ORDER_AND_PROGRAM, brand_id, external_id)
+        stored = (
+            None
+            if row["id"] is None
+            else StoredOrder(row["id"], row["fingerprint"], json.loads(row["response"]) if row["response"] else {})
+        )
+        return stored, await self._program(conn, brand_id, row["version"])
 
     async def program_row(self, brand_id: str) -> asyncpg.Record | None:
         """The latest stored programme row (version, config, created_by, created_at)."""

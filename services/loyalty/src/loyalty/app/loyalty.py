@@ -192,7 +192,7 @@ class LoyaltyApp:
         fingerprint = order_fingerprint(order)
 
         # A plain retry is answered from our own database, even while the members service is away.
-        stored = await self.repo.find_order(self.pool, order.brand_id, order.external_id)
+        stored, program = await self.repo.find_order_and_program(self.pool, order.brand_id, order.external_id)
         if stored is not None:
             return _replay(stored, fingerprint)
 
@@ -208,11 +208,10 @@ class LoyaltyApp:
         occurred_at = order.occurred_at or recorded_at
         order_id = str(uuid.uuid4())
         # Everything that does not need the account lock happens before it: the programme is read and the
-        # events are built outside the transaction, the order, its lines, the account and OrderRecorded are
-        # one statement, and the expiry job is scheduled before the lock. Under the lock there are two round
-        # trips (the FOR UPDATE read and one write statement) and the commit: that is what a hot member's
-        # orders queue behind.
-        program = await self.repo.current_program(self.pool, order.brand_id)
+        # events are built outside the transaction (the programme came with the retry check), the order, its
+        # lines, the account and OrderRecorded are one statement, and the expiry job is scheduled before the
+        # lock. Under the lock there are two round trips (the FOR UPDATE read and one write statement) and
+        # the commit: that is what a hot member's orders queue behind.
         birthday = member.birthday if member else None
         recorded = outbox_row(
             self.outbox, _order_recorded(order, order_id, member_id, occurred_at), order.brand_id, order_id
