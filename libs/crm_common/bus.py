@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Sequence
 
 import nats
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
-from nats.js.api import StorageType, StreamConfig
+from nats.js.api import PubAck, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 
 from crm.common.v1.events_pb2 import EventEnvelope
@@ -124,6 +126,52 @@ class EventBus:
             raise PublishError(f"publish of event {envelope.id} ({envelope.type}) failed: {exc!r}") from exc
         if ack.duplicate:
             log.debug("event %s already in stream %s (deduplicated)", envelope.id, ack.stream)
+
+    async def publish_batch(
+        self,
+        items: Sequence[tuple[EventEnvelope, dict[str, str] | None]],
+        *,
+        timeout: float = 5.0,
+    ) -> tuple[int, PublishError | None]:
+        """Publish envelopes in order, pipelined: all are sent, then the PubAcks are awaited in order.
+
+        Returns how many leading envelopes were acknowledged and the first failure (None when all were).
+        One connection keeps the order of what it sends, so the stream stores them in this order; an
+        envelope after a failed one may be stored too, and its re-publish is dropped by the duplicate
+        window (Nats-Msg-Id = event id). Sending the batch before waiting lets nats.py write it in a few
+        socket writes and costs one round trip instead of one per event.
+        """
+        if not self.nc.is_connected:
+            first = items[0][0] if items else None
+            what = f"event {first.id} ({first.type})" if first else "batch"
+            return 0, PublishError(f"publish of {what} failed: not connected to NATS")
+        acks: list[asyncio.Future[PubAck]] = []
+        send_failure: PublishError | None = None
+        for envelope, trace in items:
+            try:
+                acks.append(
+                    await self.js.publish_async(
+                        envelope.type,
+                        envelope.SerializeToString(),
+                        wait_stall=timeout,
+                        headers=headers_for(envelope, trace=trace),
+                    )
+                )
+            except Exception as exc:
+                send_failure = PublishError(f"publish of event {envelope.id} ({envelope.type}) failed: {exc!r}")
+                break
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        done = 0
+        for (envelope, _), ack in zip(items, acks, strict=False):
+            try:
+                await asyncio.wait_for(ack, max(0.0, deadline - loop.time()))
+            except Exception as exc:
+                for later in acks[done + 1 :]:
+                    later.cancel()  # frees its slot among nats.py's pending async publishes
+                return done, PublishError(f"publish of event {envelope.id} ({envelope.type}) failed: {exc!r}")
+            done += 1
+        return done, send_failure
 
     async def close(self) -> None:
         """Drain subscriptions and pending publishes, then close."""

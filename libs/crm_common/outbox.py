@@ -74,16 +74,12 @@ class _Outbox(ABC):
 async def _publish_in_order(
     bus: EventBus, pending: list[_Pending], source: str
 ) -> tuple[list[object], Exception | None]:
-    """Publish one by one so the stream keeps insertion order; stop at the first failure."""
-    done: list[object] = []
-    for item in pending:
-        try:
-            await bus.publish(item.envelope, trace=item.trace)
-        except Exception as exc:
-            OUTBOX_PUBLISH_ERRORS.labels(source).inc()
-            return done, exc
-        done.append(item.key)
-    return done, None
+    """Publish in insertion order (pipelined on one connection); the keys of the acknowledged prefix and the
+    first failure, if any."""
+    done, error = await bus.publish_batch([(item.envelope, item.trace) for item in pending])
+    if error is not None:
+        OUTBOX_PUBLISH_ERRORS.labels(source).inc()
+    return [item.key for item in pending[:done]], error
 
 
 class PgOutbox(_Outbox):

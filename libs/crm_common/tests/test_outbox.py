@@ -13,9 +13,10 @@ import asyncpg
 import pytest
 from pymongo import AsyncMongoClient
 
+from crm.common.v1.events_pb2 import EventEnvelope
 from crm.members.v1.events_pb2 import MemberRegistered
 from crm_common.bus import EventBus
-from crm_common.events import decode, stream_for
+from crm_common.events import build_envelope, decode, stream_for
 from crm_common.migrations import ensure_mongo_indexes, migrate_pg
 from crm_common.outbox import (
     OUTBOX_BACKLOG,
@@ -314,3 +315,38 @@ async def test_mongo_add_many_writes_rows_shaped_like_add_in_one_transaction(mon
     await OutboxRelay(outbox, bus).run_once()
     published = [m.headers["ce-subject"] for m in await _messages_for_brand(bus, before, brand)]
     assert published == ["m-0", "m-1", "m-2", "m-3"]  # insertion order survives the bulk insert
+
+
+async def test_a_pipelined_batch_lands_in_order_and_reports_the_acknowledged_prefix(bus: EventBus) -> None:
+    brand = f"b-{uuid.uuid4().hex[:8]}"
+    before = await _last_seq(bus)
+    good = [
+        build_envelope(
+            MemberRegistered(brand_id=brand, member_id=f"m-{i}"), source=SERVICE, brand_id=brand, subject=brand
+        )
+        for i in range(60)
+    ]
+    done, error = await bus.publish_batch([(e, None) for e in good])
+    assert (done, error) == (60, None)
+    stored = [decode(m.data, m.headers) for m in await _messages_for_brand(bus, before, brand)]
+    assert [e.id for e in stored] == [e.id for e in good]
+
+    # No stream takes this subject: JetStream answers "no responders" for it and the batch stops there.
+    stray = EventEnvelope()
+    stray.CopyFrom(good[0])
+    stray.id, stray.type = "stray-" + uuid.uuid4().hex, "crm.nowhere.v1.Nothing"
+    again = [
+        build_envelope(
+            MemberRegistered(brand_id=brand, member_id=f"n-{i}"), source=SERVICE, brand_id=brand, subject=brand
+        )
+        for i in range(3)
+    ]
+    done, error = await bus.publish_batch([(again[0], None), (again[1], None), (stray, None), (again[2], None)])
+    assert done == 2
+    assert error is not None and stray.id in str(error)
+    # Re-publishing the whole batch (what the relay does next) stores nothing twice.
+    done, _ = await bus.publish_batch([(e, None) for e in [*good, *again]])
+    assert done == 63
+    ids = [decode(m.data, m.headers).id for m in await _messages_for_brand(bus, before, brand)]
+    assert Counter(ids) == Counter({e.id: 1 for e in [*good, *again]})
+    assert ids[:62] == [e.id for e in [*good, *again[:2]]]
