@@ -16,6 +16,10 @@ import pandas as pd
 import pytest
 
 SAMPLE = Path(__file__).parents[2] / "services" / "reporting" / "tests" / "data" / "CDNOW_sample.txt"
+# The replay (~93k public API calls) takes ~3.5 minutes on a quiet 2-core machine and more on a busy one: its
+# setup gets more than the suite's 300 s per-test limit.
+pytestmark = pytest.mark.timeout(900)
+
 STORES = 3
 CONCURRENCY = 24
 PUBLISHED = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
