@@ -1,7 +1,12 @@
 """Members through the gateway, on a real socket: lookup by phone (`GET /v1/brands/{b}/members?phone=`) vs a raw
 pymongo ``find_one`` loop on the same embedded MongoDB-wire server, and vs a bare FastAPI JSON route served the
-same way; and import rows/s (a 20k-row CSV uploaded to ``POST /member-imports`` until the job is done) vs raw
-``insert_many`` of documents shaped exactly like the imported ones. Everything runs in this process and loop."""
+same way; and import rows/s (a CSV uploaded to ``POST /member-imports`` until the job is done) vs raw
+``insert_many`` of documents shaped exactly like the imported ones.
+
+Deployed as in production and ``make dev``: the members service, the gateway and the bare FastAPI app each run in
+their own process (``python -m members``, ``python -m gateway``, uvicorn); this process is only the load generator
+and the baseline's driver, so the gateway no longer shares one interpreter with the client that loads it.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +14,14 @@ import asyncio
 import contextlib
 import copy
 import os
-import socket
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from fastapi import FastAPI
 from pymongo import AsyncMongoClient
 
@@ -24,46 +29,24 @@ from bench.harness import Result, measure, progress, report, spread
 from crm.members.v1 import members_pb2
 from crm.members.v1.members_pb2_grpc import MembersServiceStub
 from crm_common import grpc_client
-from crm_common.grpc_server import serving
 from crm_common.testing import server_data_dir
-from crm_devstack.infra import Infra
+from crm_devstack.infra import Infra, ManagedProcess, free_port
+from crm_devstack.runner import wait_grpc_serving, wait_http_ok
 
 CONCURRENCY = 16
 # The embedded MongoDB-wire server is slow and shares the machine; BENCH_MEMBERS_ROWS shrinks the import for a
 # quick look on a busy host (the figure that counts is the ratio, which both sides share).
 LOOKUPS = int(os.environ.get("BENCH_MEMBERS_LOOKUPS", "1000"))
-ROUNDS = 3
+ROUNDS = int(os.environ.get("BENCH_MEMBERS_ROUNDS", "3"))
 IMPORT_ROWS = int(os.environ.get("BENCH_MEMBERS_ROWS", "20000"))
 RAW_BATCH = 1_000  # the import's own batch size (members.adapters.imports.BATCH)
 JWT_SECRET = "bench-secret-0123456789abcdef0123456789abcdef"
 PII_KEY = "bench-pii-key-not-a-real-secret"
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.asynccontextmanager
-async def _http_server(app: Any) -> AsyncIterator[str]:
-    """``app`` under uvicorn on a free local port (lifespan on); yields its base URL."""
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
-                                           lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()  # surfaces a startup failure
-        await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-
-
-def _bare_app() -> FastAPI:
+def bare_app() -> FastAPI:
+    """The bare baseline: one FastAPI JSON route, no middleware, no backend (``uvicorn --factory``)."""
     app = FastAPI()
 
     @app.get("/members")
@@ -71,6 +54,18 @@ def _bare_app() -> FastAPI:
         return {"items": [{"id": "m", "phone": phone}], "next_cursor": None}
 
     return app
+
+
+@contextlib.asynccontextmanager
+async def _process(name: str, argv: list[str], env: dict[str, str], logs: Path) -> AsyncIterator[ManagedProcess]:
+    proc = ManagedProcess(
+        name, argv, log_path=logs / f"{name}.log", env={**os.environ, **env, "PYTHONUNBUFFERED": "1"}, cwd=ROOT
+    )
+    await asyncio.to_thread(proc.start)
+    try:
+        yield proc
+    finally:
+        await asyncio.to_thread(proc.stop)
 
 
 async def _spread(call: Callable[[int], Awaitable[object]], n: int) -> None:
@@ -84,48 +79,90 @@ def _csv(start: int, rows: int, store_id: str) -> bytes:
 
 
 async def run() -> list[str]:
-    """Start embedded MongoDB-wire + NATS, members and the gateway in-process, measure; return report rows."""
+    """Start embedded MongoDB-wire + NATS, then members, the gateway and the bare app as processes; measure."""
     progress("members: starting embedded MongoDB-wire server and NATS")
     with server_data_dir("bench-members") as tmp:
         # PostgreSQL is not needed: an override in the given environment keeps Infra from starting it.
-        infra = Infra(tmp, fsync=False, environ={"CRM_PG_DSN": "postgresql://unused@127.0.0.1:1/unused"},
-                      progress=progress)
+        infra = Infra(
+            tmp, fsync=False, environ={"CRM_PG_DSN": "postgresql://unused@127.0.0.1:1/unused"}, progress=progress
+        )
         await infra.astart()
         try:
-            return await _run(infra)
+            return await _run(infra, Path(tmp) / "logs")
         finally:
             await infra.astop()
 
 
-async def _run(infra: Infra) -> list[str]:
-    from gateway.app import create_app
+async def _run(infra: Infra, logs: Path) -> list[str]:
     from gateway.auth import TokenIssuer
-    from gateway.settings import GatewaySettings
-    from members.bootstrap import Settings, build
 
     dbname = f"bench_members_{uuid.uuid4().hex[:6]}"
-    settings = Settings(mongo_uri=infra.mongo_uri_for(dbname), nats_url=infra.nats_url, env="test", grpc_port=0,
-                        pii_key=PII_KEY, admin_password="bench-admin-password", shutdown_grace_seconds=1.0)
-    async with serving(await build(settings), settings) as members_addr:
+    members_addr = f"127.0.0.1:{free_port()}"
+    gateway_port, bare_port = free_port(), free_port()
+    members_env = {
+        "CRM_ENV": "test",
+        "CRM_SERVICE_NAME": "members",
+        "CRM_MONGO_URI": infra.mongo_uri_for(dbname),
+        "CRM_NATS_URL": infra.nats_url,
+        "CRM_GRPC_PORT": members_addr.rsplit(":", 1)[1],
+        "CRM_PII_KEY": PII_KEY,
+        "CRM_ADMIN_PASSWORD": "bench-admin-password",
+        "CRM_SHUTDOWN_GRACE_SECONDS": "1",
+        "CRM_LOG_LEVEL": "WARNING",
+    }
+    gateway_env = {
+        "CRM_ENV": "test",
+        "CRM_SERVICE_NAME": "gateway",
+        "CRM_JWT_SECRET": JWT_SECRET,
+        "CRM_SESSION_STORE": "memory",
+        "CRM_NATS_URL": infra.nats_url,
+        "CRM_MEMBERS_ADDR": members_addr,
+        "CRM_GATEWAY_PORT": str(gateway_port),
+        "CRM_RATE_LIMIT_PER_MINUTE": "10000000",
+        "CRM_RATE_LIMIT_BURST": "1000000",
+        "CRM_MAX_UPLOAD_BYTES": str(64 * 1024 * 1024),
+        "CRM_RPC_TIMEOUT_SECONDS": "60",
+        "CRM_SHUTDOWN_GRACE_SECONDS": "1",
+        "CRM_LOG_LEVEL": "WARNING",
+    }
+    bare_argv = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "bench.bench_members:bare_app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(bare_port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    async with (
+        _process("members", [sys.executable, "-m", "members"], members_env, logs) as members_proc,
+        _process("gateway", [sys.executable, "-m", "gateway"], gateway_env, logs) as gateway_proc,
+        _process("bare", bare_argv, {}, logs) as bare_proc,
+    ):
+        await wait_grpc_serving(members_addr, members_proc)
+        gateway_url, bare_url = f"http://127.0.0.1:{gateway_port}", f"http://127.0.0.1:{bare_port}"
+        await wait_http_ok(f"{gateway_url}/healthz", gateway_proc)
+        await wait_http_ok(f"{bare_url}/members?phone=1", bare_proc)
+        progress(f"members: service, gateway and bare app up in their own processes (logs in {logs})")
         stub, channel = grpc_client.stub(MembersServiceStub, members_addr, service="members", timeout=60.0)
-        brand = await stub.CreateBrand(members_pb2.CreateBrandRequest(code=f"bench{uuid.uuid4().hex[:6]}",
-                                                                      name="Bench"))
+        brand = await stub.CreateBrand(
+            members_pb2.CreateBrandRequest(code=f"bench{uuid.uuid4().hex[:6]}", name="Bench")
+        )
         store = await stub.CreateStore(members_pb2.CreateStoreRequest(brand_id=brand.id, code="s1", name="S1"))
         await channel.close()
-        gw_settings = GatewaySettings(
-            env="test", jwt_secret=JWT_SECRET, session_store="memory", members_addr=members_addr,
-            rate_limit_per_minute=10_000_000, rate_limit_burst=1_000_000, max_upload_bytes=64 * 1024 * 1024,
-            rpc_timeout_seconds=60.0,
+        token = TokenIssuer(JWT_SECRET, 3600).issue(
+            staff_id="bench-admin", role="brand_admin", brand_id=brand.id, store_ids=()
         )
-        token = TokenIssuer(JWT_SECRET, 3600).issue(staff_id="bench-admin", role="brand_admin", brand_id=brand.id,
-                                                    store_ids=())
         headers = {"Authorization": f"Bearer {token}"}
         mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongo_uri_for(dbname), tz_aware=True)
         limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
         try:
             async with (
-                _http_server(create_app(gw_settings)) as gateway_url,
-                _http_server(_bare_app()) as bare_url,
                 httpx.AsyncClient(base_url=gateway_url, headers=headers, timeout=120, limits=limits) as gw,
                 httpx.AsyncClient(base_url=bare_url, timeout=60, limits=limits) as bare,
             ):
@@ -145,8 +182,13 @@ async def _import(gw: httpx.AsyncClient, brand_id: str, data: bytes) -> dict[str
         await asyncio.sleep(0.05)
 
 
-async def _measure(gw: httpx.AsyncClient, bare: httpx.AsyncClient, mongo: AsyncMongoClient[dict[str, Any]],
-                   brand_id: str, store_id: str) -> list[str]:
+async def _measure(
+    gw: httpx.AsyncClient,
+    bare: httpx.AsyncClient,
+    mongo: AsyncMongoClient[dict[str, Any]],
+    brand_id: str,
+    store_id: str,
+) -> list[str]:
     members = mongo.get_default_database()["members"]
     imported, raw = Result("gateway import", []), Result("raw insert_many", [])
     template: dict[str, Any] | None = None
@@ -170,10 +212,16 @@ async def _measure(gw: httpx.AsyncClient, bare: httpx.AsyncClient, mongo: AsyncM
             docs.append(doc)
         started = time.perf_counter()
         for k in range(0, IMPORT_ROWS, RAW_BATCH):
-            await members.insert_many(docs[k:k + RAW_BATCH], ordered=False)
+            await members.insert_many(docs[k : k + RAW_BATCH], ordered=False)
         raw.rounds.append(IMPORT_ROWS / (time.perf_counter() - started))
         progress(f"  raw insert_many: round {r + 1}/{ROUNDS}: {raw.rounds[-1]:,.0f} rows/s")
 
+    # Lookups are measured in steady state: the imports' MemberRegistered events are relayed to NATS first.
+    outbox = mongo.get_default_database()["outbox"]
+    for _ in range(1200):
+        if not await outbox.count_documents({"sent_at": None}):
+            break
+        await asyncio.sleep(0.5)
     phones = [f"13{i:09d}" for i in range(0, IMPORT_ROWS, max(1, IMPORT_ROWS // LOOKUPS))]
     hashes = [d["phone_hash"] async for d in members.find({"brand_id": brand_id}, {"phone_hash": 1}).limit(LOOKUPS)]
 

@@ -92,6 +92,7 @@ async def build(settings: Settings) -> Service:
 
     async def stop() -> None:
         await imports.stop()
+        await servicer.audit.drain()
         for consumer in ("orders", "scores"):
             if consumer in runtime:
                 await runtime[consumer].stop()

@@ -22,6 +22,7 @@ from crm.common.v1.types_pb2 import GeoPoint
 from crm.members.v1 import events_pb2, members_pb2, members_pb2_grpc
 from crm_common.errors import AlreadyExists, Conflict, InvalidArgument, NotFound, Unauthenticated
 from crm_common.outbox import MongoOutbox
+from members.adapters.audit import AuditWriter
 from members.adapters.repository import Doc, Repository, identity_id, now
 from members.domain import profile
 from members.domain.attributes import AttributeDef, AttributeSchema, render_value, validate_definitions, validate_values
@@ -74,6 +75,7 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
         self.outbox = outbox
         self.cipher = cipher
         self.hasher = hasher or PasswordHasher()
+        self.audit = AuditWriter(repo.pii_audit)
         # Verified against when the username is unknown, so both failures cost the same time.
         self._dummy_hash = self.hasher.hash(uuid.uuid4().hex)
 
@@ -364,7 +366,8 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
         """Record an unmasked read of members' PII by a staff member (ids only, never the data)."""
         if access is None or access.mask or not access.actor_id or not member_ids:
             return
-        await self.repo.pii_audit.insert_one(
+        # Group commit: the reply waits for its audit document, but concurrent reads share one insert.
+        await self.audit.record(
             {
                 "brand_id": brand_id,
                 "actor_id": access.actor_id,
