@@ -1,28 +1,51 @@
-"""Timers as claimed jobs in the service's own PostgreSQL (table `jobs`, crm_common/sql/0001_platform.sql).
+"""Timers as claimed jobs in the service's own database.
 
-A worker claims due jobs with `FOR UPDATE SKIP LOCKED` and stamps a lease (attempts + 1), then runs each
-handler in a transaction that re-locks the row and marks it done, so effects and completion commit
-together. A crashed worker's job runs again once its lease expires; failures are retried with backoff
-and, after max_attempts, kept with state 'failed'. Any number of replicas is safe.
+PostgreSQL (table `jobs`, crm_common/sql/0001_platform.sql): a worker claims due jobs with
+`FOR UPDATE SKIP LOCKED` and stamps a lease (attempts + 1), then runs each handler in a transaction that
+re-locks the row and marks it done, so effects and completion commit together. A crashed worker's job runs
+again once its lease expires; failures are retried with backoff and, after max_attempts, kept with state
+'failed'. Any number of replicas is safe.
+
+MongoDB (collection `jobs`, `MongoJobQueue` / `MongoJobWorker`): the same states, lease, retries and backoff.
+A claim is one atomic ``find_one_and_update`` of a due, unleased document. MongoDB transactions must stay
+short, so a handler works in *steps*: each step's writes commit in one transaction together with the job's
+progress checkpoint and a renewed lease, and only while the lease is still this claim's. A crashed job
+resumes after its last committed step; completion is one last guarded update.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable
-from datetime import datetime
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 import asyncpg
 from prometheus_client import Counter
+from pymongo import ASCENDING, AsyncMongoClient, IndexModel, ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
-__all__ = ["JobHandler", "JobQueue", "JobWorker"]
+__all__ = [
+    "MONGO_JOB_INDEXES",
+    "JobHandler",
+    "JobQueue",
+    "JobWorker",
+    "LeaseLost",
+    "MongoJob",
+    "MongoJobHandler",
+    "MongoJobQueue",
+    "MongoJobWorker",
+]
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +205,284 @@ class JobWorker:
         self._stopping.set()
         if self._task is not None:
             await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                if await self.run_once() >= self.batch_size:
+                    continue  # a full batch: more are probably due
+            except Exception as exc:
+                now = time.monotonic()
+                if now - self._last_error_log >= 5.0:
+                    self._last_error_log = now
+                    log.warning("job worker poll failed: %r", exc)
+            try:
+                await asyncio.wait_for(self._stopping.wait(), timeout=self.poll_interval)
+            except TimeoutError:
+                pass
+
+
+# --- MongoDB ------------------------------------------------------------------------------------------------
+
+T = TypeVar("T")
+Doc = dict[str, Any]
+
+MONGO_JOB_INDEXES: dict[str, list[IndexModel]] = {
+    "jobs": [
+        IndexModel([("state", ASCENDING), ("kind", ASCENDING), ("run_at", ASCENDING)], name="jobs_due"),
+    ]
+}
+"""Indexes of the `jobs` collection; add them to the service's own index specs."""
+
+
+class LeaseLost(Exception):
+    """The job's lease expired and another worker claimed it: this run must not commit anything more."""
+
+
+def _utcnow() -> datetime:
+    moment = datetime.now(UTC)
+    # MongoDB keeps milliseconds: what we compare against is what we stored.
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+class MongoJobQueue:
+    """Schedules jobs in the `jobs` collection, in the caller's transaction when given a session."""
+
+    def __init__(self, db: AsyncDatabase[Doc]) -> None:
+        self.collection = db["jobs"]
+
+    async def schedule(
+        self,
+        kind: str,
+        run_at: datetime,
+        payload: Mapping[str, Any],
+        *,
+        key: str | None = None,
+        session: AsyncClientSession | None = None,
+    ) -> bool:
+        """Schedule `kind` at `run_at` (aware datetime); True when a job was created. With a key, scheduling
+        the same (kind, key) again is a no-op (False), so retries and replicas create one job."""
+        if run_at.tzinfo is None:
+            raise ValueError("run_at must be timezone-aware")
+        now = _utcnow()
+        doc: Doc = {
+            "_id": f"{kind}|{key}" if key is not None else f"{kind}|{uuid.uuid4().hex}",
+            "kind": kind,
+            "key": key,
+            "run_at": run_at,
+            "payload": dict(payload),
+            "state": "pending",
+            "attempts": 0,
+            "progress": {},
+            "locked_by": None,
+            "locked_until": None,
+            "last_error": None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        try:
+            await self.collection.insert_one(doc, session=session)
+        except DuplicateKeyError:
+            if key is None:
+                raise
+            return False
+        return True
+
+    async def get(self, kind: str, key: str) -> Doc | None:
+        """The job scheduled with (kind, key), in any state, or None."""
+        return await self.collection.find_one({"_id": f"{kind}|{key}"})
+
+
+@dataclass
+class MongoJob:
+    """One claimed run of a job, handed to its handler."""
+
+    id: str
+    kind: str
+    payload: dict[str, Any]
+    progress: dict[str, Any]
+    attempts: int
+    token: str = field(repr=False)
+    worker: MongoJobWorker = field(repr=False)
+
+    async def step(
+        self, work: Callable[[AsyncClientSession], Awaitable[T]], progress: Mapping[str, Any] | None = None
+    ) -> T:
+        """Run ``work(session)`` in one transaction that also stores ``progress`` (when given) and renews the
+        lease; raises LeaseLost, committing nothing, when the job is no longer this run's."""
+        worker = self.worker
+
+        async def txn(session: AsyncClientSession) -> T:
+            # Writing the job document first makes it this transaction's: a rival claim waits or conflicts.
+            changes: Doc = {
+                "locked_until": _utcnow() + timedelta(seconds=worker.lease_seconds),
+                "updated_at": _utcnow(),
+            }
+            if progress is not None:
+                changes["progress"] = dict(progress)
+            renewed = await worker.collection.update_one(
+                {"_id": self.id, "locked_by": self.token, "state": "pending"}, {"$set": changes}, session=session
+            )
+            if renewed.matched_count != 1:
+                raise LeaseLost(self.id)
+            return await work(session)
+
+        async with worker.client.start_session() as session:
+            result = await session.with_transaction(txn)
+        if progress is not None:
+            self.progress = dict(progress)
+        return result
+
+
+MongoJobHandler = Callable[[MongoJob], Awaitable[None]]
+
+
+class MongoJobWorker:
+    """Claims and runs due jobs of the kinds it has handlers for (MongoDB)."""
+
+    def __init__(
+        self,
+        client: AsyncMongoClient[Doc],
+        db: AsyncDatabase[Doc],
+        handlers: Mapping[str, MongoJobHandler],
+        *,
+        poll_interval: float = 1.0,
+        lease_seconds: float = 60,
+        max_attempts: int = 10,
+        batch_size: int = 10,
+        retry_base: float = 5.0,
+        retry_max: float = 3600.0,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.client = client
+        self.collection = db["jobs"]
+        self.handlers = dict(handlers)
+        self.poll_interval = poll_interval
+        self.lease_seconds = lease_seconds
+        self.max_attempts = max_attempts
+        self.batch_size = batch_size
+        self.retry_base = retry_base
+        self.retry_max = retry_max
+        # Which jobs are due is asked at the clock's time: tests move it forward instead of waiting.
+        self.clock = clock
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self._last_error_log = 0.0
+
+    async def _claim(self) -> Doc | None:
+        now = self.clock()
+        token = f"{self.worker_id}:{uuid.uuid4().hex[:12]}"
+        return await self.collection.find_one_and_update(
+            {
+                "state": "pending",
+                "kind": {"$in": list(self.handlers)},
+                "run_at": {"$lte": now},
+                "$or": [{"locked_until": None}, {"locked_until": {"$lt": _utcnow()}}],
+            },
+            {
+                "$set": {
+                    "locked_by": token,
+                    "locked_until": _utcnow() + timedelta(seconds=self.lease_seconds),
+                    "updated_at": _utcnow(),
+                },
+                "$inc": {"attempts": 1},
+            },
+            sort=[("run_at", ASCENDING), ("_id", ASCENDING)],
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def _run_job(self, doc: Doc) -> None:
+        job = MongoJob(
+            id=doc["_id"],
+            kind=doc["kind"],
+            payload=doc.get("payload") or {},
+            progress=doc.get("progress") or {},
+            attempts=doc["attempts"],
+            token=doc["locked_by"],
+            worker=self,
+        )
+        try:
+            await self.handlers[job.kind](job)
+            done = await self.collection.update_one(
+                {"_id": job.id, "locked_by": job.token, "state": "pending"},
+                {
+                    "$set": {
+                        "state": "done",
+                        "finished_at": _utcnow(),
+                        "updated_at": _utcnow(),
+                        "locked_by": None,
+                        "locked_until": None,
+                        "last_error": None,
+                    }
+                },
+            )
+            if done.matched_count != 1:
+                raise LeaseLost(job.id)
+            JOBS_RUN.labels(job.kind, "done").inc()
+        except LeaseLost:
+            # Another worker owns the job now; it resumes from the last step committed under our lease.
+            JOBS_RUN.labels(job.kind, "lease_lost").inc()
+            log.warning("job %s (%s) lost its lease; left to its new owner", job.id, job.kind)
+        except Exception as exc:
+            await self._record_failure(doc, exc)
+
+    async def _record_failure(self, doc: Doc, exc: Exception) -> None:
+        attempts = doc["attempts"]
+        give_up = attempts >= self.max_attempts
+        delay = min(self.retry_base * 2 ** (attempts - 1), self.retry_max)
+        error = f"{type(exc).__name__}: {exc}"[:1000]
+        changes: Doc = {
+            "state": "failed" if give_up else "pending",
+            "last_error": error,
+            "locked_by": None,
+            "locked_until": None,
+            "updated_at": _utcnow(),
+        }
+        if give_up:
+            changes["finished_at"] = _utcnow()
+        else:
+            changes["run_at"] = self.clock() + timedelta(seconds=delay)
+        await self.collection.update_one({"_id": doc["_id"], "locked_by": doc["locked_by"]}, {"$set": changes})
+        JOBS_RUN.labels(doc["kind"], "failed" if give_up else "retry").inc()
+        log.warning(
+            "job %s (%s) attempt %d failed%s: %s",
+            doc["_id"],
+            doc["kind"],
+            attempts,
+            ", giving up" if give_up else f", retry in {delay:.1f}s",
+            error,
+        )
+
+    async def run_once(self) -> int:
+        """Claim up to one batch of due jobs, one at a time, and run them; return how many were run."""
+        ran = 0
+        while ran < self.batch_size and not self._stopping.is_set():
+            doc = await self._claim()
+            if doc is None:
+                break
+            await self._run_job(doc)
+            ran += 1
+        return ran
+
+    async def start(self) -> None:
+        """Start polling in the background (idempotent)."""
+        if self._task is None or self._task.done():
+            self._stopping.clear()
+            self._task = asyncio.create_task(self._run(), name="mongo-job-worker")
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop claiming; give the job in hand ``grace`` seconds, then cancel it. A cancelled step commits
+        nothing, and the job resumes after its last committed step once the lease expires."""
+        self._stopping.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), timeout=grace)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
             self._task = None
 
     async def _run(self) -> None:
