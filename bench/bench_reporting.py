@@ -75,25 +75,39 @@ def _generate(seed: int = 7) -> dict[str, dict[str, np.ndarray]]:
     np.minimum.at(first_buy, member[bought], day[bought])
     return {
         "orders": {
-            "n": np.arange(ORDERS), "member": member_or_none, "store": store, "day": day,
+            "n": np.arange(ORDERS),
+            "member": member_or_none,
+            "store": store,
+            "day": day,
             "second": rng.integers(8 * 3600, 22 * 3600, ORDERS),  # opening hours, Shanghai time
-            "total": total, "cat1": rng.integers(0, len(CATEGORIES), ORDERS), "line2": second,
+            "total": total,
+            "cat1": rng.integers(0, len(CATEGORIES), ORDERS),
+            "line2": second,
             "cat2": rng.integers(0, len(CATEGORIES), ORDERS),
             "refund_after": np.where(rng.random(ORDERS) < 0.02, rng.integers(0, 15, ORDERS), -1),
         },
-        "members": {"n": np.arange(MEMBERS), "store": home, "guide": guide,
-                    "day": np.minimum(rng.integers(-180, DAYS, MEMBERS), first_buy)},
-        "coupons": {"n": np.arange(60_000), "template": rng.integers(0, 6, 60_000),
-                    "member": rng.integers(0, MEMBERS, 60_000), "day": rng.integers(0, DAYS, 60_000),
-                    "redeemed": (rng.random(60_000) < 0.35).astype(np.int64)},
+        "members": {
+            "n": np.arange(MEMBERS),
+            "store": home,
+            "guide": guide,
+            "day": np.minimum(rng.integers(-180, DAYS, MEMBERS), first_buy),
+        },
+        "coupons": {
+            "n": np.arange(60_000),
+            "template": rng.integers(0, 6, 60_000),
+            "member": rng.integers(0, MEMBERS, 60_000),
+            "day": rng.integers(0, DAYS, 60_000),
+            "redeemed": (rng.random(60_000) < 0.35).astype(np.int64),
+        },
     }
 
 
 async def _stage(conn: asyncpg.Connection, name: str, columns: dict[str, np.ndarray]) -> None:
     """Binary COPY of integer columns into a temporary staging table."""
     await conn.execute(f"CREATE TEMP TABLE {name} ({', '.join(f'{c} bigint' for c in columns)})")
-    await conn.copy_records_to_table(name, records=zip(*(a.tolist() for a in columns.values()), strict=True),
-                                     columns=list(columns))
+    await conn.copy_records_to_table(
+        name, records=zip(*(a.tolist() for a in columns.values()), strict=True), columns=list(columns)
+    )
 
 
 _EXPAND = f"""
@@ -125,6 +139,13 @@ INSERT INTO coupon_facts (brand_id, coupon_code, template_id, member_id, granted
 SELECT '{BRAND}', 'c' || n, 't' || template, 'm' || member, DATE '{FIRST_DAY}' + day::int,
        CASE WHEN redeemed = 1 THEN DATE '{FIRST_DAY}' + least(day + 7, {DAYS - 1})::int END
 FROM stage_coupons;
+INSERT INTO member_purchase_days (brand_id, member_id, days)
+SELECT brand_id, member_id, array_agg(DISTINCT local_date ORDER BY local_date)
+FROM order_facts WHERE member_id IS NOT NULL GROUP BY brand_id, member_id;
+INSERT INTO purchase_day_facts (brand_id, member_id, local_date, prev_date, prev2_date)
+SELECT brand_id, member_id, local_date, lag(local_date) OVER w, lag(local_date, 2) OVER w
+FROM (SELECT DISTINCT brand_id, member_id, local_date FROM order_facts WHERE member_id IS NOT NULL) AS d
+WINDOW w AS (PARTITION BY brand_id, member_id ORDER BY local_date);
 """
 
 _ROLLUPS = """
@@ -154,9 +175,18 @@ async def _load(pool: asyncpg.Pool, data: dict[str, dict[str, np.ndarray]]) -> N
             await _stage(conn, f"stage_{name}", columns)
         progress(f"  COPY (binary) into staging: {time.perf_counter() - started:.1f} s")
         started = time.perf_counter()
-        tables = ["order_facts", "order_line_facts", "refund_facts", "member_facts", "coupon_facts"]
-        indexes = await conn.fetch("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY($1)"
-                                   " AND indexname NOT LIKE '%\\_pkey'", tables)
+        tables = [
+            "order_facts",
+            "order_line_facts",
+            "refund_facts",
+            "member_facts",
+            "coupon_facts",
+            "purchase_day_facts",
+        ]
+        indexes = await conn.fetch(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY($1) AND indexname NOT LIKE '%\\_pkey'",
+            tables,
+        )
         for ix in indexes:
             await conn.execute(f'DROP INDEX "{ix["indexname"]}"')
         await conn.execute("SET maintenance_work_mem = '256MB'")
@@ -219,8 +249,15 @@ def _paths(reports: Any, pool: asyncpg.Pool) -> list[Path_]:
     month = DateRange(date(2025, 11, 1), date(2025, 11, 30))
     year = DateRange(date(2025, 1, 1), date(2025, 12, 31))
 
-    def raw(days: DateRange, source: str = "order_facts o", extra: str = "", refund_extra: str = "",
-            orders: str = "count(*)", amount: str = "total_fen", *args: object) -> Callable[[], Awaitable[Any]]:
+    def raw(
+        days: DateRange,
+        source: str = "order_facts o",
+        extra: str = "",
+        refund_extra: str = "",
+        orders: str = "count(*)",
+        amount: str = "total_fen",
+        *args: object,
+    ) -> Callable[[], Awaitable[Any]]:
         sql = _RAW_KPIS.format(source=source, extra=extra, refund_extra=refund_extra, orders=orders, amount=amount)
         start = min(days.first, days.last - timedelta(days=179))
         return lambda: pool.fetchrow(sql, BRAND, days.first, days.last, start, *args)
@@ -232,28 +269,58 @@ def _paths(reports: Any, pool: asyncpg.Pool) -> list[Path_]:
     return [
         Path_("KPIs, whole brand, one month", kpis(month, Scope()), raw(month)),
         Path_("KPIs, whole brand, one year", kpis(year, Scope()), raw(year)),
-        Path_("KPIs, one store, one year", kpis(year, Scope(store_id="s7")),
-              raw(year, "order_facts o", "AND o.store_id = $5", "AND r.store_id = $5", "count(*)", "total_fen",
-                  "s7")),
-        Path_("KPIs, one guide, one month", kpis(month, Scope(guide_id="g71")),
-              raw(month, "order_facts o", f"AND {guide}", f"AND {guide.replace('o.', 'r.')}", "count(*)",
-                  "total_fen", "g71")),
-        Path_("KPIs, one category, one month", kpis(month, Scope(category="tea")),
-              raw(month, "order_line_facts o", "AND o.category = $5", "AND false", "count(DISTINCT order_id)",
-                  "amount_fen", "tea")),
-        Path_("store leaderboard, one month", lambda: reports.leaderboard(BRAND, month, "store", 50),
-              lambda: pool.fetch(
-                  "SELECT store_id, count(*), sum(total_fen), count(DISTINCT member_id) FROM order_facts"
-                  " WHERE brand_id = $1 AND local_date BETWEEN $2 AND $3 GROUP BY store_id",
-                  BRAND, month.first, month.last)),
+        Path_(
+            "KPIs, one store, one year",
+            kpis(year, Scope(store_id="s7")),
+            raw(year, "order_facts o", "AND o.store_id = $5", "AND r.store_id = $5", "count(*)", "total_fen", "s7"),
+        ),
+        Path_(
+            "KPIs, one guide, one month",
+            kpis(month, Scope(guide_id="g71")),
+            raw(
+                month,
+                "order_facts o",
+                f"AND {guide}",
+                f"AND {guide.replace('o.', 'r.')}",
+                "count(*)",
+                "total_fen",
+                "g71",
+            ),
+        ),
+        Path_(
+            "KPIs, one category, one month",
+            kpis(month, Scope(category="tea")),
+            raw(
+                month,
+                "order_line_facts o",
+                "AND o.category = $5",
+                "AND false",
+                "count(DISTINCT order_id)",
+                "amount_fen",
+                "tea",
+            ),
+        ),
+        Path_(
+            "store leaderboard, one month",
+            lambda: reports.leaderboard(BRAND, month, "store", 50),
+            lambda: pool.fetch(
+                "SELECT store_id, count(*), sum(total_fen), count(DISTINCT member_id) FROM order_facts"
+                " WHERE brand_id = $1 AND local_date BETWEEN $2 AND $3 GROUP BY store_id",
+                BRAND,
+                month.first,
+                month.last,
+            ),
+        ),
     ]
 
 
 def _ms_row(title: str, subject: list[float], baseline: list[float]) -> str:
     s, b = statistics.median(subject), statistics.median(baseline)
     verdict = "✅" if s < GOAL_MS else "❌"
-    return (f"| reporting {title} (Reports use case, in process) | {s:,.1f} ms {verdict} (goal < {GOAL_MS:.0f} ms) "
-            f"| {b:,.1f} ms (hand-written SQL over raw facts) | **{b / s:.2f}×** (raw ÷ service) |")
+    return (
+        f"| reporting {title} (Reports use case, in process) | {s:,.1f} ms {verdict} (goal < {GOAL_MS:.0f} ms) "
+        f"| {b:,.1f} ms (hand-written SQL over raw facts) | **{b / s:.2f}×** (raw ÷ service) |"
+    )
 
 
 async def _kpi_rows(pool: asyncpg.Pool) -> list[str]:
@@ -265,10 +332,17 @@ async def _kpi_rows(pool: asyncpg.Pool) -> list[str]:
         service_ms, got = await _time_ms(path.service)
         raw_ms, want = await _time_ms(path.raw)
         if hasattr(got, "orders"):  # the two must agree, or the comparison means nothing
-            assert (got.orders, got.revenue_fen, got.buyers, got.repeat_buyers, got.active_members,
-                    got.churned_members) == tuple(want), (path.name, got, want)
-        progress(f"  {path.name}: service {statistics.median(service_ms):.1f} ms,"
-                 f" raw SQL {statistics.median(raw_ms):.1f} ms")
+            assert (
+                got.orders,
+                got.revenue_fen,
+                got.buyers,
+                got.repeat_buyers,
+                got.active_members,
+                got.churned_members,
+            ) == tuple(want), (path.name, got, want)
+        progress(
+            f"  {path.name}: service {statistics.median(service_ms):.1f} ms, raw SQL {statistics.median(raw_ms):.1f} ms"
+        )
         rows.append(_ms_row(path.name, service_ms, raw_ms))
     return rows
 
@@ -277,9 +351,15 @@ async def _kpi_rows(pool: asyncpg.Pool) -> list[str]:
 
 
 def _order_event(brand_id: str, i: int) -> OrderRecorded:
-    msg = OrderRecorded(brand_id=brand_id, order_id=f"i{i}", external_id=f"x{i}", store_id=f"s{i % STORES}",
-                        member_id=f"m{i % 5000}", total_fen=1000 + i % 9000,
-                        lines=[OrderLine(sku="LATTE", category="coffee", quantity=1, amount_fen=1000 + i % 9000)])
+    msg = OrderRecorded(
+        brand_id=brand_id,
+        order_id=f"i{i}",
+        external_id=f"x{i}",
+        store_id=f"s{i % STORES}",
+        member_id=f"m{i % 5000}",
+        total_fen=1000 + i % 9000,
+        lines=[OrderLine(sku="LATTE", category="coffee", quantity=1, amount_fen=1000 + i % 9000)],
+    )
     msg.occurred_at.FromDatetime(datetime(2026, 3, 1, 4, tzinfo=UTC) + timedelta(seconds=i))
     return msg
 
@@ -290,8 +370,11 @@ async def _ingestion_rows(pool: asyncpg.Pool, nats_url: str) -> list[str]:
     from reporting.bootstrap import consumers_for
 
     brand = "bench-ingest"
-    await pool.execute("INSERT INTO brands (brand_id, timezone) VALUES ($1, 'Asia/Shanghai'), ($2, 'Asia/Shanghai')",
-                       brand, "bench-bare")
+    await pool.execute(
+        "INSERT INTO brands (brand_id, timezone) VALUES ($1, 'Asia/Shanghai'), ($2, 'Asia/Shanghai')",
+        brand,
+        "bench-bare",
+    )
     bus = await EventBus.connect(nats_url, name="bench-reporting")
     # Never called: the brands are cached above. A stub is still needed to build the projector.
     members, channel = stub(MembersServiceStub, "127.0.0.1:1", service="members", timeout=1.0)
@@ -300,8 +383,12 @@ async def _ingestion_rows(pool: asyncpg.Pool, nats_url: str) -> list[str]:
         progress(f"reporting ingestion: publishing {INGEST_EVENTS:,} OrderRecorded events")
         events = [_order_event(brand, i) for i in range(INGEST_EVENTS)]
         for i in range(0, INGEST_EVENTS, 500):
-            await asyncio.gather(*(bus.publish(build_envelope(m, source="loyalty", brand_id=brand, subject=""))
-                                   for m in events[i:i + 500]))
+            await asyncio.gather(
+                *(
+                    bus.publish(build_envelope(m, source="loyalty", brand_id=brand, subject=""))
+                    for m in events[i : i + 500]
+                )
+            )
         projector = FactsProjector(BrandTimezones(members), prefix=f"bench-{uuid.uuid4().hex[:8]}")
         consumer = next(c for c in consumers_for(bus, pool, projector) if c.stream_service == "loyalty")
         started = time.perf_counter()
@@ -320,19 +407,28 @@ async def _ingestion_rows(pool: asyncpg.Pool, nats_url: str) -> list[str]:
                 await conn.execute(
                     "INSERT INTO order_facts (brand_id, order_id, store_id, member_id, occurred_at, local_date,"
                     " total_fen) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                    "bench-bare", m.order_id, m.store_id, m.member_id, m.occurred_at.ToDatetime(tzinfo=UTC),
-                    date(2026, 3, 1), m.total_fen,
+                    "bench-bare",
+                    m.order_id,
+                    m.store_id,
+                    m.member_id,
+                    m.occurred_at.ToDatetime(tzinfo=UTC),
+                    date(2026, 3, 1),
+                    m.total_fen,
                 )
         bare_s = time.perf_counter() - started
         progress(f"  bare INSERT loop: {INGEST_EVENTS / bare_s:,.0f} rows/s")
     finally:
         await close_all(channel)
         await bus.close()
-    subject = Result("fact builder (NATS → inbox → fact + lines + 2 rollups, 1 txn/event)",
-                     [INGEST_EVENTS / consumer_s])
+    subject = Result(
+        "fact builder (NATS → inbox → fact + lines + 2 rollups, 1 txn/event)", [INGEST_EVENTS / consumer_s]
+    )
     baseline = Result("bare INSERT loop into order_facts, autocommit", [INGEST_EVENTS / bare_s])
-    return [report(f"reporting ingestion, {INGEST_EVENTS:,} OrderRecorded events through the real consumer",
-                   subject, baseline)]
+    return [
+        report(
+            f"reporting ingestion, {INGEST_EVENTS:,} OrderRecorded events through the real consumer", subject, baseline
+        )
+    ]
 
 
 # BG/NBD ------------------------------------------------------------------------------------------------------
@@ -342,19 +438,29 @@ def _bgnbd_row() -> str:
     from reporting.domain import bgnbd
 
     started = time.perf_counter()
-    df = pd.read_csv(CDNOW_MASTER, sep=r"\s+", skiprows=1, header=None,
-                     names=["customer", "date", "cds", "dollars"], dtype={"customer": str, "date": str})
+    df = pd.read_csv(
+        CDNOW_MASTER,
+        sep=r"\s+",
+        skiprows=1,
+        header=None,
+        names=["customer", "date", "cds", "dollars"],
+        dtype={"customer": str, "date": str},
+    )
     pairs = zip(df["customer"], pd.to_datetime(df["date"], format="%Y%m%d").dt.date, strict=True)
     _, summary = bgnbd.summarise(pairs, date(1997, 9, 30))
     summarised = time.perf_counter() - started
     started = time.perf_counter()
     p = bgnbd.fit(summary)
     fit_s = time.perf_counter() - started
-    progress(f"  BG/NBD: {summary.customers:,} customers, r={p.r:.4f} α={p.alpha:.4f} a={p.a:.4f} b={p.b:.4f}"
-             f" LL={p.log_likelihood:.2f}, fit {fit_s:.2f} s")
-    return (f"| reporting BG/NBD fit, full CDNOW master ({summary.customers:,} customers, calibration to 1997-09-30)"
-            f" | fit {fit_s * 1000:,.0f} ms (+ {summarised * 1000:,.0f} ms parse/summarise) "
-            f"| r={p.r:.4f}, α={p.alpha:.4f}, a={p.a:.4f}, b={p.b:.4f}, LL={p.log_likelihood:,.2f} | — |")
+    progress(
+        f"  BG/NBD: {summary.customers:,} customers, r={p.r:.4f} α={p.alpha:.4f} a={p.a:.4f} b={p.b:.4f}"
+        f" LL={p.log_likelihood:.2f}, fit {fit_s:.2f} s"
+    )
+    return (
+        f"| reporting BG/NBD fit, full CDNOW master ({summary.customers:,} customers, calibration to 1997-09-30)"
+        f" | fit {fit_s * 1000:,.0f} ms (+ {summarised * 1000:,.0f} ms parse/summarise) "
+        f"| r={p.r:.4f}, α={p.alpha:.4f}, a={p.a:.4f}, b={p.b:.4f}, LL={p.log_likelihood:,.2f} | — |"
+    )
 
 
 # Entry point ---------------------------------------------------------------------------------------------------
@@ -367,8 +473,9 @@ async def run() -> list[str]:
     began = time.perf_counter()
     progress("reporting: starting embedded PostgreSQL and NATS")
     with server_data_dir("bench") as data_dir:
-        infra = Infra(data_dir, fsync=False, environ={"CRM_MONGO_URI": "mongodb://127.0.0.1:1/unused"},
-                      progress=progress)
+        infra = Infra(
+            data_dir, fsync=False, environ={"CRM_MONGO_URI": "mongodb://127.0.0.1:1/unused"}, progress=progress
+        )
         await infra.astart()
         try:
             await ensure_database(infra.pg_admin_dsn, "bench_reporting")

@@ -4,16 +4,22 @@ For each message: begin a transaction, record (consumer, event id) in processed_
 in that same transaction unless the row was already there, commit, then ack. A redelivery therefore has
 no second effect. Failures are nak'ed with backoff and dead-lettered after max_deliver. The fetch loop
 is supervised and rebuilds its subscription after any error or reconnect (nats.py #504).
+
+With ``batch_transactions`` (PostgreSQL inbox only), a fetched batch is applied in one transaction with one
+inbox statement for all its ids, and acked after the commit; if the batch fails, its events are applied
+one by one as above, so a poison event is retried and dead-lettered on its own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,7 +30,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from opentelemetry import propagate, trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 from prometheus_client import Counter, Gauge
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
@@ -34,7 +40,7 @@ from pymongo.errors import DuplicateKeyError
 from crm_common.bus import EventBus
 from crm_common.events import TRACEPARENT, Event, EventDecodeError, UnknownEventType, decode, stream_for
 
-__all__ = ["EventConsumer", "Handler", "MongoInbox", "PgInbox", "route"]
+__all__ = ["Batched", "EventConsumer", "Handler", "MongoInbox", "PgInbox", "route"]
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("crm_common.consumer")
@@ -58,19 +64,47 @@ ERROR_LOG_EVERY_SECONDS = 5.0
 _MAX_ERROR_TEXT = 500
 
 
-def route(handlers: Mapping[type | str, Handler]) -> Handler:
+@dataclass(frozen=True)
+class Batched:
+    """A handler that takes a run of consecutive events of its type at once (e.g. one statement for all).
+
+    Applying a run must have the same effect as applying its events one by one, in order. Outside a
+    batched transaction it is called with one event at a time.
+    """
+
+    handler: Callable[[Any, Sequence[Event]], Awaitable[None]]
+
+
+class _Router:
+    """The Handler `route` returns; `many` applies a batch's events, runs of a `Batched` type at once."""
+
+    def __init__(self, handlers: Mapping[type | str, Handler | Batched]) -> None:
+        self._by_name = {k if isinstance(k, str) else k.DESCRIPTOR.full_name: h for k, h in handlers.items()}
+
+    async def __call__(self, tx: Any, event: Event) -> None:
+        handler = self._by_name.get(event.type)
+        if isinstance(handler, Batched):
+            await handler.handler(tx, [event])
+        elif handler is not None:
+            await handler(tx, event)
+
+    async def many(self, tx: Any, events: Sequence[Event]) -> None:
+        """Apply events in order; consecutive events of a `Batched` type go to its handler together."""
+        for event_type, run in itertools.groupby(events, key=lambda e: e.type):
+            handler = self._by_name.get(event_type)
+            if isinstance(handler, Batched):
+                await handler.handler(tx, list(run))
+            elif handler is not None:
+                for event in run:
+                    await handler(tx, event)
+
+
+def route(handlers: Mapping[type | str, Handler | Batched]) -> Handler:
     """One Handler dispatching on the payload's class (or type name); events with no entry are ignored.
 
     An ignored event is still recorded in the inbox and acked: the consumer has nothing to do with it.
     """
-    by_name = {k if isinstance(k, str) else k.DESCRIPTOR.full_name: h for k, h in handlers.items()}
-
-    async def dispatch(tx: Any, event: Event) -> None:
-        handler = by_name.get(event.type)
-        if handler is not None:
-            await handler(tx, event)
-
-    return dispatch
+    return _Router(handlers)
 
 
 def _error_text(exc: BaseException) -> str:
@@ -106,6 +140,38 @@ class PgInbox(_Inbox):
                 return False
             await handler(conn, event)
         return True
+
+    async def process_batch(self, consumer: str, events: Sequence[Event], handler: Handler) -> list[bool]:
+        """Run handler for each new event of ``events``, in order, in one transaction with their inbox rows.
+
+        One statement records every id (``ON CONFLICT DO NOTHING`` turns away ids seen before); the result
+        says per event whether it was applied (False: processed before, or a second copy in this batch).
+        Any failure rolls the whole batch back, inbox rows included.
+        """
+        # Sorted, so two replicas inserting overlapping batches take the row locks in the same order.
+        ids = sorted({event.id for event in events})
+        async with self.pool.acquire() as conn, conn.transaction():
+            new = set(
+                await conn.fetchval(
+                    "WITH recorded AS (INSERT INTO processed_events (consumer, event_id)"
+                    " SELECT $1, id FROM unnest($2::text[]) AS id ON CONFLICT DO NOTHING RETURNING event_id)"
+                    " SELECT coalesce(array_agg(event_id), '{}') FROM recorded",
+                    consumer,
+                    ids,
+                )
+            )
+            applied = []
+            for event in events:
+                applied.append(event.id in new)
+                new.discard(event.id)
+            fresh = [event for event, new_event in zip(events, applied, strict=True) if new_event]
+            many = getattr(handler, "many", None)  # a `route` handler applies runs of one type at once
+            if many is not None:
+                await many(conn, fresh)
+            else:
+                for event in fresh:
+                    await handler(conn, event)
+        return applied
 
     async def dead_letter(self, consumer: str, event_id: str, event_type: str, error: str, deliveries: int) -> None:
         """See `_Inbox.dead_letter`."""
@@ -193,6 +259,7 @@ class EventConsumer:
         backoff: list[float] | None = None,
         batch: int = 50,
         ack_wait: float = 30.0,
+        batch_transactions: bool = False,
     ) -> None:
         self.bus = bus
         self.durable = durable
@@ -205,6 +272,9 @@ class EventConsumer:
         self.backoff = list(backoff) if backoff else list(DEFAULT_BACKOFF)
         self.batch = batch
         self.ack_wait = ack_wait
+        if batch_transactions and not isinstance(inbox, PgInbox):
+            raise ValueError("batch_transactions needs a PgInbox")
+        self.batch_transactions = batch_transactions
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._last_error_log = 0.0
@@ -289,6 +359,9 @@ class EventConsumer:
                 msgs = await self._fetch(sub)
                 if msgs is None:
                     break
+                if self.batch_transactions and len(msgs) > 1 and not self._stopping.is_set():
+                    await self._handle_batch(msgs)
+                    msgs = []
                 for index, msg in enumerate(msgs):
                     if self._stopping.is_set():
                         # Hand the rest back at once so another replica can take them.
@@ -333,6 +406,12 @@ class EventConsumer:
         CONSUMER_LAG.labels(self.durable).set(info.num_pending or 0)
 
     async def _handle(self, msg: Msg) -> None:
+        event = await self._prepare(msg)
+        if event is not None:
+            await self._apply(msg, event)
+
+    async def _prepare(self, msg: Msg) -> Event | None:
+        """Decode a message; None when it was settled here (unknown type, undecodable, past max_deliver)."""
         deliveries = msg.metadata.num_delivered or 1
         if deliveries > 1:
             CONSUMER_REDELIVERIES.labels(self.durable).inc()
@@ -343,18 +422,21 @@ class EventConsumer:
             # A newer producer's event type this build does not know; nothing to do with it here.
             log.info("consumer %s: ignoring event %s of unknown type %s", self.durable, headers.get("ce-id"), exc)
             await msg.ack()
-            return
+            return None
         except EventDecodeError as exc:
             event_id = headers.get("ce-id") or f"stream-seq-{msg.metadata.sequence.stream}"
             await self._dead_letter(msg, event_id, headers.get("ce-type", "?"), exc, deliveries)
-            return
+            return None
 
         if deliveries > self.max_deliver:
             # Only reachable when the last attempt never answered (crash, ack_wait expiry) or its dead
             # letter could not be written: give up without running the handler again.
             await self._dead_letter(msg, event.id, event.type, RuntimeError("max_deliver exceeded"), deliveries)
-            return
+            return None
+        return event
 
+    @contextlib.contextmanager
+    def _span(self, event: Event, subject: str) -> Iterator[trace.Span]:
         context = propagate.extract({TRACEPARENT: event.traceparent}) if event.traceparent else None
         with tracer.start_as_current_span(
             f"{event.type} process",
@@ -362,12 +444,18 @@ class EventConsumer:
             kind=SpanKind.CONSUMER,
             attributes={
                 "messaging.system": "nats",
-                "messaging.destination.name": msg.subject,
+                "messaging.destination.name": subject,
                 "messaging.message.id": event.id,
                 "messaging.consumer.group.name": self.durable,
                 "crm.brand_id": event.brand_id,
             },
         ) as span:
+            yield span
+
+    async def _apply(self, msg: Msg, event: Event) -> None:
+        """Apply one event in its own transaction; nak with backoff or dead-letter on failure, else ack."""
+        deliveries = msg.metadata.num_delivered or 1
+        with self._span(event, msg.subject) as span:
             try:
                 processed = await self.inbox.process(self.durable, event, self.handler)
             except Exception as exc:
@@ -388,11 +476,57 @@ class EventConsumer:
                     )
                     await msg.nak(delay=delay)
                 return
+        self._count(processed)
+        await msg.ack()
+
+    def _count(self, processed: bool) -> None:
         if processed:
             CONSUMER_PROCESSED.labels(self.durable).inc()
         else:
             CONSUMER_DUPLICATES.labels(self.durable).inc()
-        await msg.ack()
+
+    async def _handle_batch(self, msgs: list[Msg]) -> None:
+        """Apply a fetched batch in one transaction and ack it after the commit; one by one if it fails.
+
+        Nothing is acked before the commit: a crash mid-batch leaves every message to be redelivered, and
+        the inbox rows committed with the effects turn away whatever is redelivered after the commit.
+        """
+        ready = [(msg, event) for msg in msgs if (event := await self._prepare(msg)) is not None]
+        if len(ready) <= 1:
+            for msg, event in ready:
+                await self._apply(msg, event)
+            return
+        events = [event for _, event in ready]
+        # One span for the transaction, linked to each event's trace (an event's own span would have to
+        # cover a statement shared with others).
+        links = [
+            Link(trace.get_current_span(propagate.extract({TRACEPARENT: e.traceparent})).get_span_context())
+            for e in events
+            if e.traceparent
+        ]
+        assert isinstance(self.inbox, PgInbox)
+        try:
+            with tracer.start_as_current_span(
+                "batch process",
+                kind=SpanKind.CONSUMER,
+                links=links,
+                attributes={
+                    "messaging.system": "nats",
+                    "messaging.batch.message_count": len(events),
+                    "messaging.consumer.group.name": self.durable,
+                },
+            ):
+                applied = await self.inbox.process_batch(self.durable, events, self.handler)
+        except Exception as exc:
+            # Which event failed (if any one did) is not known for sure: give each its own transaction, so
+            # the good ones commit and only a failing one is retried and, in the end, dead-lettered.
+            self._log_error(f"batch of {len(ready)} failed, applying its events one by one", exc)
+            for msg, event in ready:
+                await self._apply(msg, event)
+            return
+        for (msg, _), processed in zip(ready, applied, strict=True):
+            self._count(processed)
+            await msg.ack()
 
     async def _dead_letter(self, msg: Msg, event_id: str, event_type: str, exc: BaseException, n: int) -> None:
         text = _error_text(exc)
@@ -410,7 +544,7 @@ class EventConsumer:
         await msg.term()
 
 
-Subscription = tuple[str, str, Mapping[type | str, Handler]]
+Subscription = tuple[str, str, Mapping[type | str, Handler | Batched]]
 """(durable name, producing service, handler per event type): one durable consumer per stream read."""
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -15,8 +16,8 @@ from pymongo import AsyncMongoClient
 
 from crm.members.v1.events_pb2 import MemberRegistered
 from crm_common.bus import EventBus
-from crm_common.consumer import CONSUMER_DUPLICATES, EventConsumer, MongoInbox, PgInbox
-from crm_common.events import Event, build_envelope, headers_for
+from crm_common.consumer import CONSUMER_DUPLICATES, Batched, EventConsumer, MongoInbox, PgInbox, route
+from crm_common.events import Event, build_envelope, decode, headers_for
 from crm_common.migrations import ensure_mongo_indexes, migrate_pg
 
 SUBJECTS = ["crm.members.v1.MemberRegistered"]
@@ -344,3 +345,160 @@ async def test_mongo_poison_message_ends_in_dead_letters(mongo: Any, bus: EventB
     doc = await db["dead_letters"].find_one({})
     assert doc["event_id"] == bad.id and doc["deliveries"] == 2
     assert await db["points"].count_documents({}) == 0
+
+
+# -- PostgreSQL inbox, one transaction per fetched batch ---------------------------------------------------
+
+
+def _batch_consumer(bus: EventBus, handler: Any, inbox: Any, **kwargs: Any) -> EventConsumer:
+    return _consumer(bus, handler, inbox, batch_transactions=True, batch=50, **kwargs)
+
+
+async def test_pg_batch_applies_a_fetched_batch_in_one_transaction_and_skips_seen_events(
+    pg_pool: asyncpg.Pool, bus: EventBus
+) -> None:
+    brand, calls, transactions = _brand(), [], set()
+    credit = _pg_credit(brand, calls)
+
+    async def handler(conn: asyncpg.Connection, event: Event) -> None:
+        if event.brand_id == brand:
+            transactions.add(await conn.fetchval("SELECT txid_current()"))
+        await credit(conn, event)
+
+    consumer = _batch_consumer(bus, handler, PgInbox(pg_pool))
+    envelopes = [_envelope(brand, f"m-{i}") for i in range(20)]
+    # Two were applied before (a redelivery after a commit whose acks were lost), one is in the stream twice.
+    await pg_pool.executemany(
+        "INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2)",
+        [(consumer.durable, e.id) for e in envelopes[:2]],
+    )
+    for e in envelopes:
+        await _publish(bus, e)
+    await _publish(bus, envelopes[5], msg_id="copy-" + envelopes[5].id)
+    await consumer.start()
+    try:
+        await _eventually(lambda: _drained(bus, consumer.durable))
+    finally:
+        await consumer.stop()
+    assert await _points(pg_pool) == {f"m-{i}": 10 for i in range(2, 20)}
+    assert sorted(calls) == sorted(f"m-{i}" for i in range(2, 20))
+    assert len(transactions) < len(calls)  # batched: fewer transactions than events
+
+
+async def test_pg_poison_event_in_a_batch_is_dead_lettered_alone(pg_pool: asyncpg.Pool, bus: EventBus) -> None:
+    brand, calls = _brand(), []
+    consumer = _batch_consumer(bus, _pg_credit(brand, calls, poison="m-bad"), PgInbox(pg_pool), max_deliver=3)
+    bad, good = _envelope(brand, "m-bad"), [_envelope(brand, f"m-{i}") for i in range(10)]
+    for e in [good[0], bad, *good[1:]]:
+        await _publish(bus, e)
+    await consumer.start()
+    try:
+
+        async def dead_lettered() -> bool:
+            return await pg_pool.fetchval("SELECT count(*) FROM dead_letters") == 1
+
+        await _eventually(dead_lettered)
+        await _eventually(lambda: _drained(bus, consumer.durable))
+    finally:
+        await consumer.stop()
+    row = await pg_pool.fetchrow("SELECT * FROM dead_letters")
+    assert (row["event_id"], row["deliveries"]) == (bad.id, 3) and "projection failed" in row["error"]
+    # Every good event once, although the first attempt of their batch was rolled back.
+    assert await _points(pg_pool) == {f"m-{i}": 10 for i in range(10)}
+    recorded = await pg_pool.fetch("SELECT event_id FROM processed_events WHERE consumer = $1", consumer.durable)
+    assert {e.id for e in good} <= {r["event_id"] for r in recorded} and bad.id not in {r["event_id"] for r in recorded}
+
+
+class _CrashingInbox(PgInbox):
+    """Dies (as a killed process would) once: ``before`` the batch commits, or after it, before any ack."""
+
+    def __init__(self, pool: asyncpg.Pool, *, before: bool) -> None:
+        super().__init__(pool)
+        self.before = before
+        self.crashed = False
+
+    async def process_batch(self, consumer: str, events: Any, handler: Any) -> list[bool]:
+        if self.crashed:
+            return await super().process_batch(consumer, events, handler)
+        self.crashed = True
+
+        async def crash_midway(conn: asyncpg.Connection, event: Event) -> None:
+            await handler(conn, event)
+            if self.before and event.id == events[len(events) // 2].id:
+                raise asyncio.CancelledError  # the process dies mid-batch, with effects written but not committed
+
+        await super().process_batch(consumer, events, crash_midway)
+        raise asyncio.CancelledError  # committed; the acks never leave
+
+
+@pytest.mark.parametrize("before_commit", [True, False], ids=["before-commit", "after-commit"])
+async def test_pg_crash_mid_batch_loses_nothing_and_doubles_nothing(
+    pg_pool: asyncpg.Pool, bus: EventBus, before_commit: bool
+) -> None:
+    brand, calls = _brand(), []
+    inbox = _CrashingInbox(pg_pool, before=before_commit)
+    consumer = _batch_consumer(bus, _pg_credit(brand, calls), inbox, ack_wait=1.0)
+    for i in range(10):
+        await _publish(bus, _envelope(brand, f"m-{i}"))
+    await consumer.start()
+    assert consumer._task is not None
+    with contextlib.suppress(asyncio.CancelledError):
+        await consumer._task  # the crash ends the fetch loop, as it would end the process
+    assert inbox.crashed
+    # A restarted replica (same durable) gets the unacknowledged messages again after ack_wait.
+    restarted = EventConsumer(
+        bus,
+        durable=consumer.durable,
+        stream_service="members",
+        subjects=SUBJECTS,
+        handler=_pg_credit(brand, calls),
+        inbox=PgInbox(pg_pool),
+        backoff=[0.05],
+        ack_wait=1.0,
+        batch_transactions=True,
+    )
+    await restarted.start()
+    try:
+
+        async def all_credited() -> bool:
+            return len(await _points(pg_pool)) == 10
+
+        await _eventually(all_credited, within=30)
+        await _eventually(lambda: _drained(bus, consumer.durable), within=30)
+    finally:
+        await restarted.stop()
+    assert await _points(pg_pool) == {f"m-{i}": 10 for i in range(10)}
+
+
+async def test_route_hands_runs_of_a_batched_type_over_together_and_keeps_the_order() -> None:
+    from crm.members.v1.events_pb2 import MemberUpdated
+
+    seen: list[tuple[str, ...]] = []
+
+    async def one(tx: Any, event: Event) -> None:
+        seen.append((event.subject,))
+
+    async def run(tx: Any, events: Any) -> None:
+        seen.append(tuple(e.subject for e in events))
+
+    handler: Any = route({MemberRegistered: Batched(run), MemberUpdated: one})
+    brand = _brand()
+
+    def event(kind: type, member: str) -> Event:
+        envelope = build_envelope(
+            kind(brand_id=brand, member_id=member), source="members", brand_id=brand, subject=member
+        )
+        return decode(envelope.SerializeToString(), headers_for(envelope))
+
+    events = [
+        event(MemberRegistered, "a"),
+        event(MemberRegistered, "b"),
+        event(MemberUpdated, "c"),
+        event(MemberUpdated, "d"),
+        event(MemberRegistered, "e"),
+    ]
+    await handler.many(None, events)
+    assert seen == [("a", "b"), ("c",), ("d",), ("e",)]
+    seen.clear()
+    await handler(None, events[0])  # one at a time outside a batch
+    assert seen == [("a",)]

@@ -45,20 +45,41 @@ def _at(day: str, hour: int = 12) -> datetime:
     return datetime.fromisoformat(f"{day}T{hour:02d}:00:00").replace(tzinfo=SHANGHAI).astimezone(UTC)
 
 
-def _order(b: str, order_id: str, member: str, day: str, lines: list[tuple[str, int]], store: str = "S1"
-           ) -> OrderRecorded:
-    msg = OrderRecorded(brand_id=b, order_id=order_id, external_id=order_id, store_id=store, member_id=member,
-                        total_fen=sum(fen for _, fen in lines),
-                        lines=[OrderLine(sku=f"{c}-1", category=c, quantity=1, amount_fen=fen) for c, fen in lines])
+def _order(
+    b: str, order_id: str, member: str, day: str, lines: list[tuple[str, int]], store: str = "S1"
+) -> OrderRecorded:
+    msg = OrderRecorded(
+        brand_id=b,
+        order_id=order_id,
+        external_id=order_id,
+        store_id=store,
+        member_id=member,
+        total_fen=sum(fen for _, fen in lines),
+        lines=[OrderLine(sku=f"{c}-1", category=c, quantity=1, amount_fen=fen) for c, fen in lines],
+    )
     msg.occurred_at.FromDatetime(_at(day))
     return msg
 
 
-def _refund(b: str, refund_id: str, order_id: str, member: str, day: str, fen: int,
-            lines: list[tuple[str, int]] = (), store: str = "S1") -> OrderRefunded:  # type: ignore[assignment]
-    msg = OrderRefunded(brand_id=b, order_id=order_id, refund_id=refund_id, store_id=store, member_id=member,
-                        amount_fen=fen,
-                        lines=[OrderLine(sku=f"{c}-1", category=c, quantity=1, amount_fen=f) for c, f in lines])
+def _refund(
+    b: str,
+    refund_id: str,
+    order_id: str,
+    member: str,
+    day: str,
+    fen: int,
+    lines: list[tuple[str, int]] = (),
+    store: str = "S1",
+) -> OrderRefunded:  # type: ignore[assignment]
+    msg = OrderRefunded(
+        brand_id=b,
+        order_id=order_id,
+        refund_id=refund_id,
+        store_id=store,
+        member_id=member,
+        amount_fen=fen,
+        lines=[OrderLine(sku=f"{c}-1", category=c, quantity=1, amount_fen=f) for c, f in lines],
+    )
     msg.occurred_at.FromDatetime(_at(day))
     return msg
 
@@ -97,24 +118,29 @@ async def test_refunds_reduce_net_revenue_on_their_day_and_by_category(live: Liv
 async def test_coupon_redemption_rate_by_template_and_points_on_their_orders_day(live: Live) -> None:
     b = await _brand(live)
     for i in range(4):
-        await live.publish(CouponGranted(brand_id=b, member_id="A", coupon_code=f"T1-{i}", template_id="T1"),
-                           "loyalty", b)
+        await live.publish(
+            CouponGranted(brand_id=b, member_id="A", coupon_code=f"T1-{i}", template_id="T1"), "loyalty", b
+        )
     await live.publish(CouponGranted(brand_id=b, member_id="A", coupon_code="T2-0", template_id="T2"), "loyalty", b)
-    await live.publish(CouponRedeemed(brand_id=b, member_id="A", coupon_code="T1-0", template_id="T1",
-                                      store_id="S1"), "loyalty", b)
+    await live.publish(
+        CouponRedeemed(brand_id=b, member_id="A", coupon_code="T1-0", template_id="T1", store_id="S1"), "loyalty", b
+    )
     # Loyalty sends an order's points just before the order: they wait and land on the order's day and store.
     await live.publish(PointsEarned(brand_id=b, member_id="A", order_id="o1", points=120), "loyalty", b)
     await live.publish(_order(b, "o1", "A", "2026-03-02", [("coffee", 12000)], store="S2"), "loyalty", b)
     today = datetime.now(SHANGHAI).date()
     span = ((today - timedelta(days=1)).isoformat(), (today + timedelta(days=1)).isoformat())
 
-    k = await eventually(lambda: _kpis(live, b, *span),
-                         lambda k: sum(c.redeemed for c in k.coupons) == 1 and sum(c.granted for c in k.coupons) == 5)
+    k = await eventually(
+        lambda: _kpis(live, b, *span),
+        lambda k: sum(c.redeemed for c in k.coupons) == 1 and sum(c.granted for c in k.coupons) == 5,
+    )
 
     rates = {c.template_id: (c.granted, c.redeemed, c.redemption_rate) for c in k.coupons}
     assert rates == {"T1": (4, 1, 0.25), "T2": (1, 0, 0.0)}
-    points = await eventually(lambda: _kpis(live, b, "2026-03-02", "2026-03-02", store_id="S2"),
-                              lambda k: k.points_issued > 0)
+    points = await eventually(
+        lambda: _kpis(live, b, "2026-03-02", "2026-03-02", store_id="S2"), lambda k: k.points_issued > 0
+    )
     assert points.points_issued == 120
     assert (await _kpis(live, b, "2026-03-02", "2026-03-02", store_id="S1")).points_issued == 0
 
@@ -131,8 +157,19 @@ async def test_transfers_move_guide_figures_and_merges_move_facts(live: Live) ->
     g1 = await eventually(lambda: _kpis(live, b, *month, guide_id="G1"), lambda k: k.orders == 2)
     assert (g1.revenue_fen, g1.buyers, g1.new_members) == (4000, 2, 2)
 
-    await live.publish(MembersTransferred(brand_id=b, transfer_id="t1", from_store_id="S1", from_guide_id="G1",
-                                          to_store_id="S2", to_guide_id="G2", member_ids=["B"]), "members", b)
+    await live.publish(
+        MembersTransferred(
+            brand_id=b,
+            transfer_id="t1",
+            from_store_id="S1",
+            from_guide_id="G1",
+            to_store_id="S2",
+            to_guide_id="G2",
+            member_ids=["B"],
+        ),
+        "members",
+        b,
+    )
     g2 = await eventually(lambda: _kpis(live, b, *month, guide_id="G2"), lambda k: k.orders == 1)
     assert (g2.revenue_fen, g2.buyers) == (3000, 1)
     assert ((await _kpis(live, b, *month, guide_id="G1")).revenue_fen) == 1000
@@ -145,6 +182,62 @@ async def test_transfers_move_guide_figures_and_merges_move_facts(live: Live) ->
     merged = await eventually(lambda: _kpis(live, b, *month), lambda k: k.buyers == 1)
     # One person now, buying on two days: a repeat buyer; orders and revenue unchanged.
     assert (merged.orders, merged.revenue_fen, merged.buyers, merged.repeat_buyers) == (2, 4000, 1, 1)
+
+
+def _expected_buyers(days: dict[str, set[date]], first: date, last: date, window: int) -> tuple[int, ...]:
+    """(buyers, repeat buyers, active, churned) straight from the definitions, per member."""
+    current = last - timedelta(days=window - 1)
+    previous = current - timedelta(days=window)
+    inside = [sum(first <= d <= last for d in ds) for ds in days.values()]
+    now = [any(current <= d <= last for d in ds) for ds in days.values()]
+    before = [any(previous <= d < current for d in ds) for ds in days.values()]
+    return (
+        sum(n >= 1 for n in inside),
+        sum(n >= 2 for n in inside),
+        sum(now),
+        sum(b and not n for b, n in zip(before, now, strict=True)),
+    )
+
+
+async def test_buyers_and_churn_stay_exact_with_late_and_same_day_orders(live: Live) -> None:
+    import random
+
+    b = await _brand(live)
+    rng = random.Random(6)
+    start = date(2026, 1, 1)
+    orders = [(f"o{i}", f"M{rng.randrange(6)}", start + timedelta(days=rng.randrange(90))) for i in range(60)]
+    rng.shuffle(orders)  # late orders: a member's earlier days arrive after later ones
+    for order_id, member, day in orders:
+        await live.publish(_order(b, order_id, member, day.isoformat(), [("coffee", 1000)]), "loyalty", b)
+    await eventually(lambda: _kpis(live, b, "2026-01-01", "2026-03-31"), lambda k: k.orders == len(orders))
+    days: dict[str, set[date]] = {}
+    for _, member, day in orders:
+        days.setdefault(member, set()).add(day)
+
+    for first, last, window in [
+        (date(2026, 1, 1), date(2026, 3, 31), 30),
+        (date(2026, 2, 10), date(2026, 2, 20), 7),
+        (date(2026, 1, 15), date(2026, 3, 1), 20),
+        (date(2026, 3, 1), date(2026, 3, 1), 1),
+    ]:
+        k = await live.client.GetKpis(
+            reporting_pb2.GetKpisRequest(
+                brand_id=b, from_date=first.isoformat(), to_date=last.isoformat(), churn_window_days=window
+            )
+        )
+        assert (k.buyers, k.repeat_buyers, k.active_members, k.churned_members) == _expected_buyers(
+            days, first, last, window
+        ), (first, last, window)
+    # The stored previous days are exactly each member's preceding purchase days.
+    stored = await live.pool.fetch(
+        "SELECT member_id, local_date, prev_date, prev2_date FROM purchase_day_facts WHERE brand_id = $1", b
+    )
+    expected = set()
+    for member, ds in days.items():
+        ordered = sorted(ds)
+        for i, d in enumerate(ordered):
+            expected.add((member, d, ordered[i - 1] if i >= 1 else None, ordered[i - 2] if i >= 2 else None))
+    assert {tuple(r) for r in stored} == expected
 
 
 async def test_a_collapse_in_a_stores_revenue_is_an_anomaly_once(live: Live) -> None:
@@ -252,14 +345,20 @@ async def test_scheduled_report_by_email_and_webhook(live: Live, smtp: Any, webh
     await live.publish(_order(b, "o1", "A", "2026-03-02", [("coffee", 4200)]), "loyalty", b)
     await eventually(lambda: _kpis(live, b, "2026-03-02", "2026-03-02"), lambda k: k.orders == 1)
     reports = Reports(live.pool, smtp=SmtpSettings("127.0.0.1", port, "reports@crm.test"))
-    schedule, run_at = await reports.create_schedule(Schedule(
-        new_schedule_id(), b, "Daily KPIs", "kpis", "08:00", ("boss@example.com",), url, fmt, 1))
+    schedule, run_at = await reports.create_schedule(
+        Schedule(new_schedule_id(), b, "Daily KPIs", "kpis", "08:00", ("boss@example.com",), url, fmt, 1)
+    )
     assert run_at.astimezone(SHANGHAI).strftime("%H:%M") == "08:00"
 
     out = await reports.deliver(b, schedule.id, on=date(2026, 3, 3))
 
-    assert out == {"schedule_id": schedule.id, "emails": 1, "webhook": True, "from_date": "2026-03-02",
-                   "to_date": "2026-03-02"}
+    assert out == {
+        "schedule_id": schedule.id,
+        "emails": 1,
+        "webhook": True,
+        "from_date": "2026-03-02",
+        "to_date": "2026-03-02",
+    }
     await eventually(lambda: asyncio.sleep(0, len(inbox.messages)), lambda n: n == 1)
     mail = inbox.messages[0]
     assert mail["To"] == "boss@example.com" and "Daily KPIs" in mail["Subject"]
@@ -272,8 +371,71 @@ async def test_scheduled_report_by_email_and_webhook(live: Live, smtp: Any, webh
     else:
         assert files[f"{stem}.xlsx"].startswith(b"PK")  # a zip container, as every xlsx is
     [hook] = received
-    assert (hook["schedule_id"], hook["report"], hook["from"], hook["to"]) == (schedule.id, "kpis", "2026-03-02",
-                                                                              "2026-03-02")
+    assert (hook["schedule_id"], hook["report"], hook["from"], hook["to"]) == (
+        schedule.id,
+        "kpis",
+        "2026-03-02",
+        "2026-03-02",
+    )
     assert ["orders", 1] in hook["rows"]
     attached = {a["filename"]: base64.b64decode(a["content_base64"]) for a in hook["attachments"]}
     assert attached[f"{stem}.png"].startswith(b"\x89PNG")
+
+
+async def test_a_run_of_orders_in_one_statement_counts_as_one_by_one(live: Live) -> None:
+    from reporting.adapters import repository
+
+    def facts(b: str) -> list[repository.OrderFact]:
+        rows = [
+            ("o1", "A", 5, [("coffee", 300), ("tea", 200)]),
+            ("o2", "A", 3, [("coffee", 100)]),
+            ("o3", None, 5, [("bakery", 700)]),
+            ("o1", "A", 5, [("coffee", 999)]),  # a re-emitted order
+            ("o4", "B", 5, [("coffee", 50), ("coffee", 60)]),
+            ("o5", "A", 1, []),
+            ("o6", "A", 5, [("tea", 10)]),
+        ]
+        return [
+            repository.OrderFact(
+                b,
+                oid,
+                f"S{len(lines) % 2}",
+                member,
+                _at(f"2026-03-0{day}"),
+                date(2026, 3, day),
+                sum(fen for _, fen in lines),
+                tuple(repository.Line(f"{c}-1", c, 1, fen) for c, fen in lines),
+            )
+            for oid, member, day, lines in rows
+        ]
+
+    one_by_one, together = f"obo-{uuid.uuid4().hex[:8]}", f"run-{uuid.uuid4().hex[:8]}"
+    async with live.pool.acquire() as conn, conn.transaction():
+        for b in (one_by_one, together):
+            await repository.hold_order_points(conn, b, "o2", 40)
+            # A bought on day 5 already: o2 (day 3) and o5 (day 1) arrive late.
+            await repository.add_order(conn, facts(b)[-1])
+        sequential = [await repository.add_order(conn, f) for f in facts(one_by_one)[:-1]]
+        batched = await repository.add_orders(conn, facts(together)[:-1])
+    assert sequential == batched == [True, True, True, False, True, True]
+
+    tables = [
+        "order_facts",
+        "order_line_facts",
+        "daily_store_rollup",
+        "daily_category_rollup",
+        "daily_points_rollup",
+        "pending_order_points",
+        "member_purchase_days",
+        "purchase_day_facts",
+    ]
+    for table in tables:
+        rows = {
+            b: sorted(
+                tuple(v for k, v in r.items() if k != "brand_id")
+                for r in await live.pool.fetch(f"SELECT * FROM {table} WHERE brand_id = $1", b)
+            )
+            for b in (one_by_one, together)
+        }
+        assert rows[one_by_one] == rows[together], table
+        assert rows[together] or table == "pending_order_points", table

@@ -14,11 +14,23 @@ class BrandTimezones:
 
     def __init__(self, members: members_pb2_grpc.MembersServiceStub) -> None:
         self._members = members
+        # A brand's timezone is set when it is created and never changes (members has no call to change
+        # it), so what the table said once can be kept: a query per event was half the fact builder's
+        # round trips. BrandCreated still drops the entry, so the table stays the one authority.
+        self._known: dict[str, str] = {}
+
+    def forget(self, brand_id: str) -> None:
+        """Drop what is remembered of a brand (its BrandCreated is being stored)."""
+        self._known.pop(brand_id, None)
 
     async def timezone(self, conn: asyncpg.Connection, brand_id: str) -> str:
         """The brand's IANA timezone; raises RemoteError when members cannot say (the event is retried)."""
+        known = self._known.get(brand_id)
+        if known is not None:
+            return known
         cached = await repository.brand_timezone(conn, brand_id)
         if cached is not None:
+            self._known[brand_id] = cached
             return cached
         # Events of a brand can overtake its BrandCreated (another stream, another consumer), and a
         # report day computed with a guessed timezone would be wrong for good, so ask the owner.

@@ -6,7 +6,7 @@ fact table with its rollup: the inbox, ordering and rebuild machinery stay the s
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime
 
 import asyncpg
@@ -31,7 +31,7 @@ from crm.members.v1.events_pb2 import (
     MembersTransferred,
     MemberUpdated,
 )
-from crm_common.consumer import Handler
+from crm_common.consumer import Batched, Handler
 from crm_common.events import Event
 from reporting.adapters import repository
 from reporting.adapters.brands import BrandTimezones
@@ -81,7 +81,7 @@ class FactsProjector:
                 f"{self._prefix}-orders",
                 "loyalty",
                 {
-                    OrderRecorded: self.on_order_recorded,
+                    OrderRecorded: Batched(self.on_orders_recorded),
                     OrderRefunded: self.on_order_refunded,
                     PointsEarned: self.on_points_earned,
                     PointsRedeemed: self.on_points_redeemed,
@@ -102,6 +102,7 @@ class FactsProjector:
         assert isinstance(msg, BrandCreated)
         zone(msg.timezone)  # refuse a timezone we could not compute days with, before storing it
         brand_id = msg.brand_id or event.brand_id
+        self._timezones.forget(brand_id)
         await repository.save_brand(conn, brand_id, msg.timezone or DEFAULT_TIMEZONE, authoritative=True)
         if self._on_new_brand is not None:
             # The daily anomaly scan starts with the brand's first full day.
@@ -136,7 +137,10 @@ class FactsProjector:
         msg = event.payload
         assert isinstance(msg, MembersTransferred)
         await repository.move_members(
-            conn, msg.brand_id or event.brand_id, list(msg.member_ids), msg.to_store_id or None,
+            conn,
+            msg.brand_id or event.brand_id,
+            list(msg.member_ids),
+            msg.to_store_id or None,
             msg.to_guide_id or None,
         )
 
@@ -154,25 +158,27 @@ class FactsProjector:
         assert isinstance(msg, MemberErased)
         await repository.forget_member_scores(conn, msg.brand_id or event.brand_id, msg.member_id)
 
-    async def on_order_recorded(self, conn: asyncpg.Connection, event: Event) -> None:
-        """OrderRecorded → an order fact, its lines and its day's rollups."""
-        msg = event.payload
-        assert isinstance(msg, OrderRecorded)
-        brand_id = msg.brand_id or event.brand_id
-        occurred_at = msg.occurred_at.ToDatetime(tzinfo=UTC)
-        await repository.add_order(
-            conn,
-            repository.OrderFact(
-                brand_id=brand_id,
-                order_id=msg.order_id,
-                store_id=msg.store_id,
-                member_id=msg.member_id or None,
-                occurred_at=occurred_at,
-                local_date=await self._day(conn, brand_id, occurred_at),
-                total_fen=msg.total_fen,
-                lines=_lines(list(msg.lines)),
-            ),
-        )
+    async def on_orders_recorded(self, conn: asyncpg.Connection, events: Sequence[Event]) -> None:
+        """OrderRecorded (a run of them) → order facts, their lines and their days' rollups, in one statement."""
+        facts = []
+        for event in events:
+            msg = event.payload
+            assert isinstance(msg, OrderRecorded)
+            brand_id = msg.brand_id or event.brand_id
+            occurred_at = msg.occurred_at.ToDatetime(tzinfo=UTC)
+            facts.append(
+                repository.OrderFact(
+                    brand_id=brand_id,
+                    order_id=msg.order_id,
+                    store_id=msg.store_id,
+                    member_id=msg.member_id or None,
+                    occurred_at=occurred_at,
+                    local_date=await self._day(conn, brand_id, occurred_at),
+                    total_fen=msg.total_fen,
+                    lines=_lines(list(msg.lines)),
+                )
+            )
+        await repository.add_orders(conn, facts)
 
     async def on_order_refunded(self, conn: asyncpg.Connection, event: Event) -> None:
         """OrderRefunded → a refund fact subtracted on its own day."""
@@ -232,21 +238,30 @@ class FactsProjector:
         assert isinstance(msg, TierChanged)
         brand_id = msg.brand_id or event.brand_id
         day = await self._day(conn, brand_id, event.time)
-        await repository.change_tier(conn, brand_id, msg.member_id, event.time, day, msg.from_tier, msg.to_tier,
-                                     msg.cause)
+        await repository.change_tier(
+            conn, brand_id, msg.member_id, event.time, day, msg.from_tier, msg.to_tier, msg.cause
+        )
 
     async def on_coupon_granted(self, conn: asyncpg.Connection, event: Event) -> None:
         """CouponGranted → a coupon fact dated by its grant."""
         msg = event.payload
         assert isinstance(msg, CouponGranted)
         brand_id = msg.brand_id or event.brand_id
-        await repository.grant_coupon(conn, brand_id, msg.coupon_code, msg.template_id, msg.member_id,
-                                      await self._day(conn, brand_id, event.time))
+        await repository.grant_coupon(
+            conn, brand_id, msg.coupon_code, msg.template_id, msg.member_id, await self._day(conn, brand_id, event.time)
+        )
 
     async def on_coupon_redeemed(self, conn: asyncpg.Connection, event: Event) -> None:
         """CouponRedeemed → the coupon's redemption day and store."""
         msg = event.payload
         assert isinstance(msg, CouponRedeemed)
         brand_id = msg.brand_id or event.brand_id
-        await repository.redeem_coupon(conn, brand_id, msg.coupon_code, msg.template_id, msg.member_id,
-                                       await self._day(conn, brand_id, event.time), msg.store_id)
+        await repository.redeem_coupon(
+            conn,
+            brand_id,
+            msg.coupon_code,
+            msg.template_id,
+            msg.member_id,
+            await self._day(conn, brand_id, event.time),
+            msg.store_id,
+        )

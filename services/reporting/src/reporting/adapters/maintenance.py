@@ -29,8 +29,19 @@ from reporting.adapters.consumers import FactsProjector
 # Every table the projector writes. Derived results (models, predictions, anomalies) and schedules are
 # not facts: they stay as they are.
 FACT_TABLES = (
-    "brands", "member_facts", "order_facts", "order_line_facts", "refund_facts", "daily_store_rollup",
-    "daily_category_rollup", "daily_points_rollup", "tier_change_facts", "coupon_facts", "pending_order_points",
+    "brands",
+    "member_facts",
+    "order_facts",
+    "order_line_facts",
+    "refund_facts",
+    "daily_store_rollup",
+    "daily_category_rollup",
+    "daily_points_rollup",
+    "tier_change_facts",
+    "coupon_facts",
+    "pending_order_points",
+    "member_purchase_days",
+    "purchase_day_facts",
 )
 LIVE_PREFIX = "reporting"
 DRAIN_TIMEOUT = 600.0
@@ -107,8 +118,11 @@ class Rebuild:
             if self.brand_id is not None and brand_id != self.brand_id:
                 return
             await inner(conn, event)
-            await conn.execute("INSERT INTO applied_events (consumer, event_id) VALUES ($1, $2)"
-                               " ON CONFLICT DO NOTHING", live_durable, event.id)
+            await conn.execute(
+                "INSERT INTO applied_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                live_durable,
+                event.id,
+            )
 
         return handle
 
@@ -127,6 +141,7 @@ class Rebuild:
             max_deliver=3,
             backoff=[0.2, 0.5],
             batch=200,
+            batch_transactions=True,
         )
 
     async def _prepare(self) -> None:
@@ -134,8 +149,10 @@ class Rebuild:
             await conn.execute(f"CREATE SCHEMA {self.schema}")
             for table in FACT_TABLES:
                 await conn.execute(f"CREATE TABLE {self.schema}.{table} (LIKE public.{table} INCLUDING ALL)")
-            await conn.execute(f"CREATE TABLE {self.schema}.applied_events (consumer text, event_id text,"
-                               " PRIMARY KEY (consumer, event_id))")
+            await conn.execute(
+                f"CREATE TABLE {self.schema}.applied_events (consumer text, event_id text,"
+                " PRIMARY KEY (consumer, event_id))"
+            )
             # Timezones already learnt (BrandCreated, or members) date events exactly as the live facts were.
             await conn.execute(f"INSERT INTO {self.schema}.brands SELECT * FROM public.brands")
 
@@ -144,8 +161,9 @@ class Rebuild:
         started = time.monotonic()
         await self._prepare()
         # The handlers' unqualified table names resolve to the fresh copies; the inbox stays in public.
-        replay_pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=2,
-                                                server_settings={"search_path": f"{self.schema}, public"})
+        replay_pool = await asyncpg.create_pool(
+            self.dsn, min_size=1, max_size=2, server_settings={"search_path": f"{self.schema}, public"}
+        )
         running: list[EventConsumer] = []
         try:
             # Members first (brands, registrations), then loyalty (orders, points, tiers of those members),
@@ -169,8 +187,9 @@ class Rebuild:
             await self._cleanup(running)
 
     async def _check_dead_letters(self) -> None:
-        failed = await self.pool.fetchval("SELECT count(*) FROM dead_letters WHERE consumer LIKE $1",
-                                          f"{self.prefix}-%")
+        failed = await self.pool.fetchval(
+            "SELECT count(*) FROM dead_letters WHERE consumer LIKE $1", f"{self.prefix}-%"
+        )
         if failed:
             raise RebuildError(f"{failed} events could not be replayed (see dead_letters); nothing was swapped")
 
@@ -191,12 +210,14 @@ class Rebuild:
                     await _drain(self.bus, consumers)
                     for table in FACT_TABLES:
                         await conn.execute(f"DELETE FROM public.{table}{scope}", *args)
-                        await conn.execute(f"INSERT INTO public.{table} SELECT * FROM {self.schema}.{table}{scope}",
-                                           *args)
+                        await conn.execute(
+                            f"INSERT INTO public.{table} SELECT * FROM {self.schema}.{table}{scope}", *args
+                        )
                     events = await conn.fetchval(
                         f"WITH i AS (INSERT INTO processed_events (consumer, event_id) SELECT consumer, event_id"
                         f" FROM {self.schema}.applied_events ON CONFLICT DO NOTHING RETURNING 1)"
-                        f" SELECT (SELECT count(*) FROM {self.schema}.applied_events)")
+                        f" SELECT (SELECT count(*) FROM {self.schema}.applied_events)"
+                    )
                     orders = await conn.fetchval(f"SELECT count(*) FROM public.order_facts{scope}", *args)
                     members = await conn.fetchval(f"SELECT count(*) FROM public.member_facts{scope}", *args)
                 return {"events": events, "orders": orders, "members": members}
@@ -237,8 +258,11 @@ class Reconciliation:
         names = ("orders", "total_fen", "refunds", "refunded_fen")
         if self.ok:
             return f"{self.brand_id}: OK " + " ".join(f"{n}={v}" for n, v in zip(names, self.facts, strict=True))
-        diffs = [f"{n} facts={f} loyalty={lo} (Δ {f - lo:+d})"
-                 for n, f, lo in zip(names, self.facts, self.loyalty, strict=True) if f != lo]
+        diffs = [
+            f"{n} facts={f} loyalty={lo} (Δ {f - lo:+d})"
+            for n, f, lo in zip(names, self.facts, self.loyalty, strict=True)
+            if f != lo
+        ]
         return f"{self.brand_id}: MISMATCH " + "; ".join(diffs)
 
 
@@ -270,8 +294,11 @@ async def reconcile(pool: asyncpg.Pool, loyalty: LoyaltyServiceStub, brand_ids: 
     out = []
     for brand_id in brand_ids:
         theirs: Any = await loyalty.GetOrderTotals(loyalty_pb2.GetOrderTotalsRequest(brand_id=brand_id))
-        out.append(Reconciliation(
-            brand_id, await fact_totals(pool, brand_id),
-            (theirs.orders, theirs.total_fen, theirs.refunds, theirs.refunded_fen),
-        ))
+        out.append(
+            Reconciliation(
+                brand_id,
+                await fact_totals(pool, brand_id),
+                (theirs.orders, theirs.total_fen, theirs.refunds, theirs.refunded_fen),
+            )
+        )
     return out

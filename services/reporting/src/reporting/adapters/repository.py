@@ -5,6 +5,7 @@ Writers run inside the inbox transaction of the event they apply, so a fact and 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -63,9 +64,7 @@ async def save_brand(conn: asyncpg.Connection, brand_id: str, timezone: str, *, 
     BrandCreated is authoritative and overwrites; a value fetched over gRPC only fills a gap, so a
     concurrent BrandCreated is never overwritten by a possibly older read.
     """
-    conflict = (
-        "DO UPDATE SET timezone = EXCLUDED.timezone, updated_at = now()" if authoritative else "DO NOTHING"
-    )
+    conflict = "DO UPDATE SET timezone = EXCLUDED.timezone, updated_at = now()" if authoritative else "DO NOTHING"
     await conn.execute(
         f"INSERT INTO brands (brand_id, timezone) VALUES ($1, $2) ON CONFLICT (brand_id) {conflict}",
         brand_id,
@@ -73,69 +72,122 @@ async def save_brand(conn: asyncpg.Connection, brand_id: str, timezone: str, *, 
     )
 
 
-# One round trip for the order, its lines and its three rollups: the fact builder's rate is bound by round
-# trips (bench/bench_reporting.py), and every part depends only on whether the order row was new.
-_ADD_ORDER = """
+# One round trip for a run of orders, their lines, their rollups, points held for them and their members'
+# purchase days: the fact builder's rate is bound by round trips (bench/bench_reporting.py), and every part
+# depends only on which order rows were new. Rollups are summed per key first, since one statement may not
+# update a row twice.
+_ADD_ORDERS = """
 WITH o AS (
     INSERT INTO order_facts (brand_id, order_id, store_id, member_id, occurred_at, local_date, total_fen)
-    VALUES ($1, $2, $3, $4, $5, $6, $7)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::date[],
+                         $7::bigint[])
     ON CONFLICT (brand_id, order_id) DO NOTHING
     RETURNING brand_id, order_id, store_id, member_id, local_date, total_fen),
+l AS (
+    SELECT * FROM unnest($8::text[], $9::text[], $10::int[], $11::text[], $12::text[], $13::int[], $14::bigint[])
+        AS l(brand_id, order_id, line_no, sku, category, quantity, amount)),
 store AS (
     INSERT INTO daily_store_rollup (brand_id, store_id, local_date, orders, revenue_fen)
-    SELECT brand_id, store_id, local_date, 1, total_fen FROM o
+    SELECT brand_id, store_id, local_date, count(*), sum(total_fen) FROM o GROUP BY 1, 2, 3
     ON CONFLICT (brand_id, local_date, store_id) DO UPDATE SET
-        orders = daily_store_rollup.orders + 1,
+        orders = daily_store_rollup.orders + EXCLUDED.orders,
         revenue_fen = daily_store_rollup.revenue_fen + EXCLUDED.revenue_fen),
 lines AS (
     INSERT INTO order_line_facts (brand_id, order_id, line_no, store_id, member_id, local_date, sku, category,
                                   quantity, amount_fen)
-    SELECT o.brand_id, o.order_id, l.no - 1, o.store_id, o.member_id, o.local_date, l.sku, l.category, l.quantity,
+    SELECT o.brand_id, o.order_id, l.line_no, o.store_id, o.member_id, o.local_date, l.sku, l.category, l.quantity,
            l.amount
-    FROM o, unnest($8::text[], $9::text[], $10::int[], $11::bigint[])
-        WITH ORDINALITY AS l(sku, category, quantity, amount, no)),
+    FROM o JOIN l USING (brand_id, order_id)),
 categories AS (
     INSERT INTO daily_category_rollup (brand_id, store_id, local_date, category, orders, quantity, amount_fen)
-    SELECT o.brand_id, o.store_id, o.local_date, l.category, 1, sum(l.quantity), sum(l.amount)
-    FROM o, unnest($9::text[], $10::int[], $11::bigint[]) AS l(category, quantity, amount)
-    GROUP BY o.brand_id, o.store_id, o.local_date, l.category
+    SELECT o.brand_id, o.store_id, o.local_date, l.category, count(DISTINCT o.order_id), sum(l.quantity),
+           sum(l.amount)
+    FROM o JOIN l USING (brand_id, order_id)
+    GROUP BY 1, 2, 3, 4
     ON CONFLICT (brand_id, local_date, store_id, category) DO UPDATE SET
-        orders = daily_category_rollup.orders + 1,
+        orders = daily_category_rollup.orders + EXCLUDED.orders,
         quantity = daily_category_rollup.quantity + EXCLUDED.quantity,
         amount_fen = daily_category_rollup.amount_fen + EXCLUDED.amount_fen),
 held AS (
     DELETE FROM pending_order_points p USING o WHERE p.brand_id = o.brand_id AND p.order_id = o.order_id
-    RETURNING p.points)
-SELECT EXISTS (SELECT 1 FROM o) AS inserted, (SELECT sum(points) FROM held)::bigint AS held
+    RETURNING p.brand_id, p.order_id, p.points),
+points AS (
+    -- Points earned with an order count on its day and at its store.
+    INSERT INTO daily_points_rollup (brand_id, local_date, store_id, issued)
+    SELECT o.brand_id, o.local_date, o.store_id, sum(held.points) FROM held JOIN o USING (brand_id, order_id)
+    GROUP BY 1, 2, 3
+    ON CONFLICT (brand_id, local_date, store_id) DO UPDATE SET
+        issued = daily_points_rollup.issued + EXCLUDED.issued),
+new_days AS (
+    SELECT brand_id, member_id, array_agg(DISTINCT local_date ORDER BY local_date) AS days
+    FROM o WHERE member_id IS NOT NULL GROUP BY 1, 2),
+days AS (
+    -- Each member's purchase days, when some day is new to them. Upserting this row locks it and works on
+    -- its latest committed version, so the day list below is exact even with concurrent consumers.
+    INSERT INTO member_purchase_days AS m (brand_id, member_id, days)
+    SELECT brand_id, member_id, days FROM new_days
+    ON CONFLICT (brand_id, member_id) DO UPDATE
+        SET days = (SELECT array_agg(DISTINCT d ORDER BY d) FROM unnest(m.days || EXCLUDED.days) AS d)
+        WHERE NOT EXCLUDED.days <@ m.days
+    RETURNING m.brand_id, m.member_id, m.days),
+purchase_days AS (
+    -- The new days, and the days whose previous two days include a new one (after a late order).
+    INSERT INTO purchase_day_facts AS f (brand_id, member_id, local_date, prev_date, prev2_date)
+    SELECT days.brand_id, days.member_id, s.day, s.prev, s.prev2
+    FROM days JOIN new_days USING (brand_id, member_id),
+         LATERAL (SELECT day, lag(day) OVER w AS prev, lag(day, 2) OVER w AS prev2
+                  FROM unnest(days.days) AS day WINDOW w AS (ORDER BY day)) AS s
+    WHERE s.day = ANY (new_days.days) OR s.prev = ANY (new_days.days) OR s.prev2 = ANY (new_days.days)
+    ON CONFLICT (brand_id, member_id, local_date) DO UPDATE
+        SET prev_date = EXCLUDED.prev_date, prev2_date = EXCLUDED.prev2_date)
+SELECT coalesce(array_agg(brand_id || '/' || order_id), '{}') FROM o
 """
 
 
-async def add_order(conn: asyncpg.Connection, fact: OrderFact) -> bool:
-    """Insert the fact, its lines and its rollups, once; False when the order was already counted.
+async def add_orders(conn: asyncpg.Connection, facts: Sequence[OrderFact]) -> list[bool]:
+    """Insert each order's fact, lines and rollups once, in one statement; per fact, whether it was new.
 
-    The order id, not only the inbox, guards the rollups: a producer that re-emits an order under a new
-    event id must still not count it twice. Points held for the order (see ``hold_order_points``) are
-    booked on its day and store. Must run inside a transaction.
+    Same result as adding them one by one: a repeat of an order (here or earlier) is not counted again. The
+    order id, not only the inbox, guards the rollups: a producer that re-emits an order under a new event id
+    must still not count it twice. Points held for an order (see ``hold_order_points``) are booked on its day
+    and store. Must run inside a transaction.
     """
-    row = await conn.fetchrow(
-        _ADD_ORDER,
-        fact.brand_id,
-        fact.order_id,
-        fact.store_id,
-        fact.member_id,
-        fact.occurred_at,
-        fact.local_date,
-        fact.total_fen,
-        [line.sku for line in fact.lines],
-        [line.category for line in fact.lines],
-        [line.quantity for line in fact.lines],
-        [line.amount_fen for line in fact.lines],
+    first: dict[tuple[str, str], OrderFact] = {}
+    for fact in facts:
+        first.setdefault((fact.brand_id, fact.order_id), fact)  # the first copy wins, as one by one
+    orders = list(first.values())
+    lines = [(f, n, line) for f in orders for n, line in enumerate(f.lines)]
+    inserted = set(
+        await conn.fetchval(
+            _ADD_ORDERS,
+            [f.brand_id for f in orders],
+            [f.order_id for f in orders],
+            [f.store_id for f in orders],
+            [f.member_id for f in orders],
+            [f.occurred_at for f in orders],
+            [f.local_date for f in orders],
+            [f.total_fen for f in orders],
+            [f.brand_id for f, _, _ in lines],
+            [f.order_id for f, _, _ in lines],
+            [n for _, n, _ in lines],
+            [line.sku for _, _, line in lines],
+            [line.category for _, _, line in lines],
+            [line.quantity for _, _, line in lines],
+            [line.amount_fen for _, _, line in lines],
+        )
     )
-    if not row["inserted"]:
-        return False
-    if row["held"]:
-        await add_points(conn, fact.brand_id, fact.local_date, store_id=fact.store_id, issued=row["held"])
-    return True
+    out = []
+    for fact in facts:
+        key = f"{fact.brand_id}/{fact.order_id}"
+        out.append(key in inserted)
+        inserted.discard(key)
+    return out
+
+
+async def add_order(conn: asyncpg.Connection, fact: OrderFact) -> bool:
+    """One order (see ``add_orders``); False when it was already counted."""
+    [new] = await add_orders(conn, [fact])
+    return new
 
 
 async def hold_order_points(conn: asyncpg.Connection, brand_id: str, order_id: str, points: int) -> None:
@@ -264,12 +316,50 @@ async def move_members(
     )
 
 
+async def _recount_purchase_days(conn: asyncpg.Connection, brand_id: str, survivor: str, merged: str) -> None:
+    """The survivor's purchase days from its order facts (now including the merged member's); the merged
+    member has none left."""
+    await conn.execute(
+        "DELETE FROM member_purchase_days WHERE brand_id = $1 AND member_id = ANY($2::text[])",
+        brand_id,
+        [survivor, merged],
+    )
+    await conn.execute(
+        "DELETE FROM purchase_day_facts WHERE brand_id = $1 AND member_id = ANY($2::text[])",
+        brand_id,
+        [survivor, merged],
+    )
+    await conn.execute(
+        """
+        WITH days AS (
+            INSERT INTO member_purchase_days (brand_id, member_id, days)
+            SELECT $1, $2, array_agg(DISTINCT local_date ORDER BY local_date) FROM order_facts
+            WHERE brand_id = $1 AND member_id = $2 HAVING count(*) > 0
+            RETURNING days)
+        INSERT INTO purchase_day_facts (brand_id, member_id, local_date, prev_date, prev2_date)
+        SELECT $1, $2, day, lag(day) OVER w, lag(day, 2) OVER w
+        FROM days, unnest(days.days) AS day WINDOW w AS (ORDER BY day)
+        """,
+        brand_id,
+        survivor,
+    )
+
+
 async def merge_members(conn: asyncpg.Connection, brand_id: str, survivor: str, merged: str) -> None:
     """Fold the merged member's facts into the survivor's; rollups (per store and day) do not change."""
+    # Lock both members' purchase days first (in a fixed order), so an order of either committing meanwhile
+    # is either in the order facts recounted below or waits and lands on the recounted days.
+    await conn.execute(
+        "SELECT 1 FROM member_purchase_days WHERE brand_id = $1 AND member_id = ANY($2::text[])"
+        " ORDER BY member_id FOR UPDATE",
+        brand_id,
+        [survivor, merged],
+    )
     for table in ("order_facts", "order_line_facts", "refund_facts", "coupon_facts", "tier_change_facts"):
         await conn.execute(
             f"UPDATE {table} SET member_id = $2 WHERE brand_id = $1 AND member_id = $3", brand_id, survivor, merged
         )
+    await _recount_purchase_days(conn, brand_id, survivor, merged)
     await conn.execute(
         "DELETE FROM member_facts WHERE brand_id = $1 AND member_id = $2 "
         "AND EXISTS (SELECT 1 FROM member_facts WHERE brand_id = $1 AND member_id = $3)",
@@ -306,7 +396,13 @@ async def change_tier(
 
 
 async def add_points(
-    conn: asyncpg.Connection, brand_id: str, day: date, *, store_id: str = "", issued: int = 0, redeemed: int = 0,
+    conn: asyncpg.Connection,
+    brand_id: str,
+    day: date,
+    *,
+    store_id: str = "",
+    issued: int = 0,
+    redeemed: int = 0,
     expired: int = 0,
 ) -> None:
     """Add points to a day's rollup (issued with an order carry its store)."""
@@ -434,9 +530,49 @@ async def _buyers_and_churn(
     return row["buyers"], row["repeat_buyers"], row["active"], row["churned"], row["previous"]
 
 
-async def count(
-    pool: asyncpg.Pool, brand_id: str, days: DateRange, scope: Scope, churn_window_days: int
-) -> Counts:
+async def _purchase_day_counts(
+    conn: asyncpg.Connection, brand_id: str, days: DateRange, window: int
+) -> tuple[int, int, int, int, int]:
+    """(buyers, repeat buyers, active, churned, previous buyers) of a whole brand: filtered counts, no grouping.
+
+    Each purchase day carries the member's previous two (``purchase_day_facts``). Of a member's days in
+    [A, B], exactly one has ``prev < A`` (its first there) and, when it has two or more there, exactly one
+    more has ``prev2 < A`` (its second). So, with C the first day of the current churn window and P of the
+    previous one:
+
+    - buyers = #(day in [F, L], prev < F); repeat buyers = #(day in [F, L], prev2 < F) - buyers;
+    - active = #(day in [C, L], prev < C); previous buyers = #(day in [P, C-1], prev < P);
+    - members who bought in both windows = #(day in [C, L], P <= prev < C) = active - #(day in [C, L], prev < P),
+      and churned = previous buyers - those.
+
+    One index-only scan of the days in [min(F, P), L] (bench/bench_reporting.py: about half the time of the
+    per-member grouping over the same year).
+    """
+    current_first = days.last - timedelta(days=window - 1)
+    previous_first = current_first - timedelta(days=window)
+    row = await conn.fetchrow(
+        """
+        SELECT count(*) FILTER (WHERE local_date >= $2 AND (prev_date IS NULL OR prev_date < $2)) AS buyers,
+               count(*) FILTER (WHERE local_date >= $2 AND (prev2_date IS NULL OR prev2_date < $2)) AS second,
+               count(*) FILTER (WHERE local_date >= $5 AND (prev_date IS NULL OR prev_date < $5)) AS active,
+               count(*) FILTER (WHERE local_date >= $5 AND (prev_date IS NULL OR prev_date < $4)) AS new_or_back,
+               count(*) FILTER (WHERE local_date BETWEEN $4 AND $5 - 1
+                                  AND (prev_date IS NULL OR prev_date < $4)) AS previous
+        FROM purchase_day_facts WHERE brand_id = $1 AND local_date BETWEEN $6 AND $3
+        """,
+        brand_id,
+        days.first,
+        days.last,
+        previous_first,
+        current_first,
+        min(days.first, previous_first),
+    )
+    buyers, active, previous = row["buyers"], row["active"], row["previous"]
+    both_windows = active - row["new_or_back"]
+    return buyers, row["second"] - buyers, active, previous - both_windows, previous
+
+
+async def count(pool: asyncpg.Pool, brand_id: str, days: DateRange, scope: Scope, churn_window_days: int) -> Counts:
     """Count every KPI input of a range and scope in one repeatable-read snapshot.
 
     The snapshot keeps the numbers consistent with each other while events keep arriving.
@@ -494,9 +630,14 @@ async def count(
                 *refund_args,
             )
             sales = {**dict(sales), "refunds": refunds["refunds"], "refunded": refunds["refunded"]}
-        buyers, repeat_buyers, active, churned, previous = await _buyers_and_churn(
-            conn, brand_id, scope, days, churn_window_days
-        )
+        if scope == Scope():
+            buyers, repeat_buyers, active, churned, previous = await _purchase_day_counts(
+                conn, brand_id, days, churn_window_days
+            )
+        else:
+            buyers, repeat_buyers, active, churned, previous = await _buyers_and_churn(
+                conn, brand_id, scope, days, churn_window_days
+            )
         new_members = await conn.fetchval(
             """
             SELECT count(*) FROM member_facts
