@@ -26,8 +26,9 @@ PUBLISHED = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 
 
 def _raw() -> pd.DataFrame:
-    df = pd.read_csv(SAMPLE, sep=r"\s+", header=None, names=["master", "customer", "date", "cds", "dollars"],
-                     dtype={"date": str})
+    df = pd.read_csv(
+        SAMPLE, sep=r"\s+", header=None, names=["master", "customer", "date", "cds", "dollars"], dtype={"date": str}
+    )
     df["day"] = pd.to_datetime(df["date"], format="%Y%m%d").dt.date
     df["fen"] = (df["dollars"] * 100).round().astype(int)
     df["store"] = df["customer"] % STORES
@@ -40,8 +41,9 @@ def _expected(df: pd.DataFrame, first: date, last: date, churn_window: int = 90)
     orders, revenue = len(rng), int(rng.fen.sum())
     days = rng.groupby("customer").day.nunique()
     current = set(df[(df.day > last - timedelta(churn_window)) & (df.day <= last)].customer)
-    before = set(df[(df.day > last - timedelta(2 * churn_window)) & (df.day <= last - timedelta(churn_window))]
-                 .customer)
+    before = set(
+        df[(df.day > last - timedelta(2 * churn_window)) & (df.day <= last - timedelta(churn_window))].customer
+    )
     aov = (2 * revenue + orders) // (2 * orders) if orders else 0  # half up, in integers
     return {
         "orders": orders,
@@ -83,8 +85,9 @@ async def _gather_limited(jobs: list[Any]) -> list[Any]:
 @pytest.fixture(scope="module")
 async def cdnow(api: httpx.AsyncClient, admin: dict[str, str], kit: Any) -> dict[str, Any]:
     """A Shanghai brand holding the CDNOW sample, posted through the public order API."""
-    brand = await api.post("/v1/brands", json={"code": kit.unique("cdnow"), "name": "CDNOW",
-                                               "timezone": "Asia/Shanghai"}, headers=admin)
+    brand = await api.post(
+        "/v1/brands", json={"code": kit.unique("cdnow"), "name": "CDNOW", "timezone": "Asia/Shanghai"}, headers=admin
+    )
     assert brand.status_code == 201, brand.text
     b = brand.json()["id"]
     stores = []
@@ -96,9 +99,17 @@ async def cdnow(api: httpx.AsyncClient, admin: dict[str, str], kit: Any) -> dict
     lanes = []
     for _ in range(CONCURRENCY):
         name = kit.unique("pos")
-        staff = await api.post(f"/v1/brands/{b}/staff", json={
-            "username": name, "password": "pos-password-123", "display_name": name, "role": "brand_admin",
-            "store_ids": []}, headers=admin)
+        staff = await api.post(
+            f"/v1/brands/{b}/staff",
+            json={
+                "username": name,
+                "password": "pos-password-123",
+                "display_name": name,
+                "role": "brand_admin",
+                "store_ids": [],
+            },
+            headers=admin,
+        )
         assert staff.status_code == 201, staff.text
         token = await _post(api, "/v1/auth/token", {"username": name, "password": "pos-password-123"}, {})
         assert token.status_code == 200, token.text
@@ -112,16 +123,21 @@ async def cdnow(api: httpx.AsyncClient, admin: dict[str, str], kit: Any) -> dict
         # Register, then post that customer's orders at once: no barrier between the two phases, so the
         # lanes stay busy until the last order (the replay is most of this module's time).
         lane = lanes[customer % CONCURRENCY]
-        r = await _post(api, f"/v1/brands/{b}/members",
-                        {"phone": kit.phone(customer), "store_id": stores[customer % STORES]}, lane)
+        r = await _post(
+            api, f"/v1/brands/{b}/members", {"phone": kit.phone(customer), "store_id": stores[customer % STORES]}, lane
+        )
         assert r.status_code == 201, r.text
         members[customer] = r.json()["id"]
         for row in rows_by_customer[customer]:
             body = {
-                "external_id": f"cd-{row.i}", "store_id": stores[row.store], "member_id": members[customer],
-                "occurred_at": f"{row.day.isoformat()}T12:00:00+08:00", "total_fen": int(row.fen),
-                "items": [{"sku": f"cd-x{row.cds}", "category": "music", "quantity": int(row.cds),
-                           "amount_fen": int(row.fen)}],
+                "external_id": f"cd-{row.i}",
+                "store_id": stores[row.store],
+                "member_id": members[customer],
+                "occurred_at": f"{row.day.isoformat()}T12:00:00+08:00",
+                "total_fen": int(row.fen),
+                "items": [
+                    {"sku": f"cd-x{row.cds}", "category": "music", "quantity": int(row.cds), "amount_fen": int(row.fen)}
+                ],
             }
             r = await _post(api, f"/v1/brands/{b}/orders", body, lane)
             assert r.status_code == 201, r.text
@@ -138,10 +154,18 @@ async def _kpis(api: httpx.AsyncClient, admin: dict[str, str], b: str, **params:
 
 async def test_every_kpi_matches_pandas_on_the_raw_cdnow_file(api, admin, kit, cdnow) -> None:
     b, df = cdnow["brand_id"], cdnow["df"]
-    await kit.eventually(lambda: _kpis(api, admin, b, **{"from": "1997-01-01", "to": "1998-06-30"}),
-                         lambda k: k["orders"] == len(df) and k["points_issued"] > 0, timeout=120)
-    for first, last in [("1997-01-01", "1998-06-30"), ("1997-01-01", "1997-03-31"), ("1997-04-01", "1997-09-30"),
-                        ("1997-02-14", "1997-02-14"), ("1998-01-01", "1998-06-30")]:
+    await kit.eventually(
+        lambda: _kpis(api, admin, b, **{"from": "1997-01-01", "to": "1998-06-30"}),
+        lambda k: k["orders"] == len(df) and k["points_issued"] > 0,
+        timeout=120,
+    )
+    for first, last in [
+        ("1997-01-01", "1998-06-30"),
+        ("1997-01-01", "1997-03-31"),
+        ("1997-04-01", "1997-09-30"),
+        ("1997-02-14", "1997-02-14"),
+        ("1998-01-01", "1998-06-30"),
+    ]:
         got = await _kpis(api, admin, b, **{"from": first, "to": last})
         want = _expected(df, date.fromisoformat(first), date.fromisoformat(last))
         assert {k: got[k] for k in want} == pytest.approx(want), (first, last)
@@ -157,16 +181,19 @@ async def test_every_kpi_matches_pandas_on_the_raw_cdnow_file(api, admin, kit, c
     # Everyone registered today (brand time): all new members of today's range.
     today = datetime.now().date()
     got = await kit.eventually(
-        lambda: _kpis(api, admin, b, **{"from": (today - timedelta(1)).isoformat(),
-                                        "to": (today + timedelta(1)).isoformat()}),
-        lambda k: k["new_members"] == df.customer.nunique())
+        lambda: _kpis(
+            api, admin, b, **{"from": (today - timedelta(1)).isoformat(), "to": (today + timedelta(1)).isoformat()}
+        ),
+        lambda k: k["new_members"] == df.customer.nunique(),
+    )
     assert got["new_members"] == 2357
 
 
 async def test_store_leaderboard_ranks_stores_by_revenue(api, admin, cdnow) -> None:
     b, df = cdnow["brand_id"], cdnow["df"]
-    r = await api.get(f"/v1/brands/{b}/reports/store-leaderboard", params={"from": "1997-01-01", "to": "1998-06-30"},
-                      headers=admin)
+    r = await api.get(
+        f"/v1/brands/{b}/reports/store-leaderboard", params={"from": "1997-01-01", "to": "1998-06-30"}, headers=admin
+    )
     assert r.status_code == 200, r.text
     by_store = df.groupby("store").fen.sum().sort_values(ascending=False)
     assert [row["store_id"] for row in r.json()["items"]] == [cdnow["stores"][i] for i in by_store.index]
@@ -175,8 +202,7 @@ async def test_store_leaderboard_ranks_stores_by_revenue(api, admin, cdnow) -> N
 
 async def test_purchase_model_matches_the_published_cdnow_fit(api, admin, cdnow) -> None:
     b = cdnow["brand_id"]
-    r = await api.post(f"/v1/brands/{b}/reports/purchase-model", json={"calibration_end": "1997-09-30"},
-                       headers=admin)
+    r = await api.post(f"/v1/brands/{b}/reports/purchase-model", json={"calibration_end": "1997-09-30"}, headers=admin)
     assert r.status_code == 200, r.text
     model = r.json()
     assert (model["model"], model["time_unit"], model["customers"]) == ("bgnbd", "week", 2357)
@@ -190,3 +216,29 @@ async def test_purchase_model_matches_the_published_cdnow_fit(api, admin, cdnow)
     assert p.status_code == 200, p.text
     assert 0 < p.json()["p_alive"] < 1 and p.json()["expected_purchases_90d"] > 0
     assert p.json()["clv_90d_fen"] > 0
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://localhost/hook",
+        "http://10.0.0.1/hook",
+    ],
+)
+async def test_report_webhook_to_an_internal_address_is_refused_naming_the_field(api, admin, kit, url) -> None:
+    brand = await api.post(
+        "/v1/brands", json={"code": kit.unique("hook"), "name": "Hook", "timezone": "Asia/Shanghai"}, headers=admin
+    )
+    assert brand.status_code == 201, brand.text
+    b = brand.json()["id"]
+    r = await api.post(
+        f"/v1/brands/{b}/reports/schedules", headers=admin, json={"name": "leak", "report": "kpis", "webhook_url": url}
+    )
+    assert r.status_code == 422, r.text
+    problem = r.json()
+    assert problem["type"].endswith("/webhook-url-forbidden"), problem
+    assert [e["field"] for e in problem["errors"]] == ["webhook_url"]
+    listed = await api.get(f"/v1/brands/{b}/reports/schedules", headers=admin)
+    assert listed.json()["items"] == []

@@ -17,6 +17,7 @@ from threading import Thread
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import grpc
 import nats.errors
 import pytest
 from aiosmtpd.controller import Controller
@@ -31,10 +32,14 @@ from crm.loyalty.v1.events_pb2 import (
 )
 from crm.members.v1.events_pb2 import BrandCreated, MemberRegistered, MembersTransferred
 from crm.reporting.v1 import reporting_pb2
+from crm_common.errors import InvalidArgument
 from crm_common.events import decode, stream_for
+from crm_common.grpc_client import RemoteError
 from crm_devstack.infra import free_port
+from reporting.adapters import delivery
 from reporting.adapters.delivery import SmtpSettings
 from reporting.app import Reports, Schedule, new_schedule_id
+from reporting.domain.webhooks import AllowList
 
 from .conftest import Live, eventually
 
@@ -274,7 +279,7 @@ async def _announced(live: Live, brand_id: str) -> list[str]:
         while True:
             try:
                 msgs = await sub.fetch(200, timeout=0.5)
-            except nats.errors.TimeoutError:
+            except (nats.errors.TimeoutError, TimeoutError):  # nats.py raises either when the poll is empty
                 break
             for msg in msgs:
                 event = decode(msg.data, msg.headers or {})
@@ -317,7 +322,9 @@ async def webhook() -> AsyncIterator[tuple[list[dict[str, Any]], str]]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            received.append(
+                {**json.loads(self.rfile.read(int(self.headers["Content-Length"]))), "_host": self.headers["Host"]}
+            )
             self.send_response(204)
             self.end_headers()
 
@@ -344,7 +351,11 @@ async def test_scheduled_report_by_email_and_webhook(live: Live, smtp: Any, webh
     b = await _brand(live)
     await live.publish(_order(b, "o1", "A", "2026-03-02", [("coffee", 4200)]), "loyalty", b)
     await eventually(lambda: _kpis(live, b, "2026-03-02", "2026-03-02"), lambda k: k.orders == 1)
-    reports = Reports(live.pool, smtp=SmtpSettings("127.0.0.1", port, "reports@crm.test"))
+    reports = Reports(
+        live.pool,
+        smtp=SmtpSettings("127.0.0.1", port, "reports@crm.test"),
+        webhook_allow=AllowList.parse(["127.0.0.1"]),
+    )
     schedule, run_at = await reports.create_schedule(
         Schedule(new_schedule_id(), b, "Daily KPIs", "kpis", "08:00", ("boss@example.com",), url, fmt, 1)
     )
@@ -439,3 +450,80 @@ async def test_a_run_of_orders_in_one_statement_counts_as_one_by_one(live: Live)
         }
         assert rows[one_by_one] == rows[together], table
         assert rows[together] or table == "pending_order_points", table
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/hook",
+        "http://localhost/hook",
+        "http://[::1]/hook",
+        "http://169.254.169.254/latest",
+        "http://10.0.0.8/hook",
+        "https://224.0.0.1/hook",
+        "http://[::ffff:192.168.1.1]/hook",
+        "http://0.0.0.0/",
+    ],
+)
+async def test_webhook_to_an_internal_address_is_refused_at_creation_naming_the_field(live: Live, url: str) -> None:
+    b = await _brand(live)
+    with pytest.raises(RemoteError) as err:
+        await live.client.CreateReportSchedule(
+            reporting_pb2.CreateReportScheduleRequest(
+                brand_id=b, name="leak", report="kpis", local_time="08:00", webhook_url=url
+            )
+        )
+    assert (err.value.code, err.value.field, err.value.reason) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "webhook_url",
+        "WEBHOOK_URL_FORBIDDEN",
+    )
+    assert await live.pool.fetchval("SELECT count(*) FROM report_schedules WHERE brand_id = $1", b) == 0
+
+
+async def test_webhook_is_checked_again_at_delivery(live: Live, webhook: Any) -> None:
+    received, url = webhook
+    b = await _brand(live)
+    allowed = Reports(live.pool, webhook_allow=AllowList.parse(["127.0.0.1"]))
+    schedule, _ = await allowed.create_schedule(
+        Schedule(new_schedule_id(), b, "Hook", "kpis", "08:00", (), url, "csv", 1)
+    )
+    # The same stored schedule, delivered by a service whose allow-list no longer has the address (as when a
+    # name that resolved to a public address is re-pointed at an internal one): nothing leaves.
+    strict = Reports(live.pool)
+    with pytest.raises(InvalidArgument) as err:
+        await strict.deliver(b, schedule.id, on=date(2026, 3, 3))
+    assert (err.value.field, err.value.reason) == ("webhook_url", "WEBHOOK_URL_FORBIDDEN")
+    assert received == []
+
+
+async def test_delivery_goes_to_the_address_that_was_checked(
+    live: Live, webhook: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ipaddress
+
+    received, url = webhook
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    lookups: list[str] = []
+    answers = iter(["127.0.0.1", "10.9.9.9"])  # a rebinding DNS: a second answer would be internal
+
+    async def rebinding(host: str, port: int) -> list[Any]:
+        lookups.append(host)
+        return [ipaddress.ip_address(next(answers))]
+
+    monkeypatch.setattr(delivery, "resolve_host", rebinding)
+    b = await _brand(live)
+    hook = f"http://hooks.example.test:{port}/hook"  # a name only the fake DNS above knows
+    await live.pool.execute(
+        "INSERT INTO report_schedules (id, brand_id, name, report, local_time, webhook_url, format, period_days)"
+        " VALUES ('rs-pin', $1, 'Hook', 'kpis', '08:00', $2, 'csv', 1)",
+        b,
+        hook,
+    )
+
+    await Reports(live.pool, webhook_allow=AllowList.parse(["127.0.0.1"])).deliver(b, "rs-pin", on=date(2026, 3, 3))
+
+    # One lookup, checked, and the request went to that address with the URL's host in the Host header.
+    assert lookups == ["hooks.example.test"]
+    [sent] = received
+    assert (sent["schedule_id"], sent["_host"]) == ("rs-pin", f"hooks.example.test:{port}")

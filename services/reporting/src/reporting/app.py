@@ -19,7 +19,7 @@ from crm_common.errors import InvalidArgument, NotFound
 from crm_common.jobs import JobQueue
 from crm_common.outbox import PgOutbox
 from reporting.adapters import delivery, queries, repository
-from reporting.domain import analytics, bgnbd
+from reporting.domain import analytics, bgnbd, webhooks
 from reporting.domain.calendar import DEFAULT_TIMEZONE, zone
 from reporting.domain.kpis import DateRange, Kpis, Scope, aov_fen, churn_window, derive, parse_range, repurchase_rate
 
@@ -73,11 +73,13 @@ class Reports:
         outbox: PgOutbox | None = None,
         jobs: JobQueue | None = None,
         smtp: delivery.SmtpSettings | None = None,
+        webhook_allow: webhooks.AllowList | None = None,
     ) -> None:
         self.pool = pool
         self.outbox = outbox or PgOutbox(pool, source="reporting")
         self.jobs = jobs or JobQueue(pool)
         self.smtp = smtp
+        self.webhook_allow = webhook_allow or webhooks.AllowList()
 
     async def timezone(self, brand_id: str) -> str:
         """The brand's timezone as reporting knows it (the default before its first event)."""
@@ -147,7 +149,12 @@ class Reports:
         ]
 
     async def rfm(
-        self, brand_id: str, as_of: date, window_days: int, recency: tuple[int, ...], frequency: tuple[int, ...],
+        self,
+        brand_id: str,
+        as_of: date,
+        window_days: int,
+        recency: tuple[int, ...],
+        frequency: tuple[int, ...],
         monetary: tuple[int, ...],
     ) -> tuple[list[dict[str, int]], int]:
         """Buyers of the window counted per (R, F, M) band; edges are configurable."""
@@ -176,8 +183,10 @@ class Reports:
         """Members by spend over the window (default: VIP ≥ 5000 yuan a year, regular, inactive)."""
         bands = bands or analytics.default_bands()
         days = queries.window(as_of, window_days or 365)
-        spend = {r["member_id"]: r["spend"] for r in await queries.member_activity(
-            self.pool, brand_id, days.first, days.last)}
+        spend = {
+            r["member_id"]: r["spend"]
+            for r in await queries.member_activity(self.pool, brand_id, days.first, days.last)
+        }
         for member_id in await queries.registered_members(self.pool, brand_id, as_of):
             spend.setdefault(member_id, 0)
         totals: dict[str, list[int]] = {b.name: [0, 0] for b in sorted(bands, key=lambda b: -b.min_fen)}
@@ -191,7 +200,7 @@ class Reports:
     async def association(
         self, brand_id: str, days: DateRange, within_days: int, level: str, min_support: float, limit: int
     ) -> tuple[list[analytics.Pair], int]:
-        """"Bought A then B within N days" pairs of the range."""
+        """ "Bought A then B within N days" pairs of the range."""
         if level not in ("category", "sku"):
             raise InvalidArgument("level must be category or sku", field="level")
         within_days = within_days or 30
@@ -199,7 +208,8 @@ class Reports:
             raise InvalidArgument("within_days must be between 1 and 365", field="within_days")
         rows = await queries.purchased_items(self.pool, brand_id, days, level)
         pairs, buyers = analytics.associations(
-            ((r["member_id"], r["item"], r["local_date"]) for r in rows), within_days,
+            ((r["member_id"], r["item"], r["local_date"]) for r in rows),
+            within_days,
             min_support=min_support if min_support > 0 else 0.001,
         )
         return pairs[: limit or 50], buyers
@@ -229,8 +239,11 @@ class Reports:
             if analytics.is_anomalous(value, usual):
                 assert usual is not None
                 found.append(("revenue_fen", store_id, value, usual))
-            shares = [by_day[d]["returning"] / by_day[d]["buyers"] for d in history_days
-                      if d in by_day and by_day[d]["buyers"]]
+            shares = [
+                by_day[d]["returning"] / by_day[d]["buyers"]
+                for d in history_days
+                if d in by_day and by_day[d]["buyers"]
+            ]
             if today and today["buyers"]:
                 usual = analytics.usual_range(shares)
                 share = today["returning"] / today["buyers"]
@@ -244,33 +257,66 @@ class Reports:
                 inserted = await conn.fetchval(
                     "INSERT INTO anomalies (id, brand_id, store_id, local_date, metric, value, low, high)"
                     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING detected_at",
-                    anomaly_id, brand_id, store_id, day, metric, value, usual.low, usual.high,
+                    anomaly_id,
+                    brand_id,
+                    store_id,
+                    day,
+                    metric,
+                    value,
+                    usual.low,
+                    usual.high,
                 )
                 if inserted is None:
                     continue
                 await self.outbox.add(
                     conn,
                     events_pb2.AnomalyDetected(
-                        brand_id=brand_id, anomaly_id=anomaly_id, store_id=store_id, day=day.isoformat(),
-                        metric=metric, value=value, low=usual.low, high=usual.high,
+                        brand_id=brand_id,
+                        anomaly_id=anomaly_id,
+                        store_id=store_id,
+                        day=day.isoformat(),
+                        metric=metric,
+                        value=value,
+                        low=usual.low,
+                        high=usual.high,
                     ),
                     brand_id=brand_id,
                     subject=store_id,
                 )
-                created.append({"id": anomaly_id, "store_id": store_id, "day": day.isoformat(), "metric": metric,
-                                "value": value, "low": usual.low, "high": usual.high,
-                                "detected_at": inserted.isoformat()})
+                created.append(
+                    {
+                        "id": anomaly_id,
+                        "store_id": store_id,
+                        "day": day.isoformat(),
+                        "metric": metric,
+                        "value": value,
+                        "low": usual.low,
+                        "high": usual.high,
+                        "detected_at": inserted.isoformat(),
+                    }
+                )
         return created
 
     async def list_anomalies(self, brand_id: str, limit: int) -> list[dict[str, Any]]:
         """The brand's anomalies, newest first (the console's notices)."""
         rows = await self.pool.fetch(
             "SELECT * FROM anomalies WHERE brand_id = $1 ORDER BY detected_at DESC, id LIMIT $2",
-            brand_id, min(limit or 50, 500),
+            brand_id,
+            min(limit or 50, 500),
         )
-        return [{"id": r["id"], "store_id": r["store_id"], "day": r["local_date"].isoformat(), "metric": r["metric"],
-                 "value": r["value"], "low": r["low"], "high": r["high"],
-                 "detected_at": r["detected_at"].isoformat()} for r in rows]
+        return [
+            {
+                "id": r["id"],
+                "store_id": r["store_id"],
+                "day": r["local_date"].isoformat(),
+                "metric": r["metric"],
+                "value": r["value"],
+                "low": r["low"],
+                "high": r["high"],
+                "detected_at": r["detected_at"].isoformat(),
+            }
+            for r in rows
+        ]
 
     async def scan_job(self, conn: asyncpg.Connection, payload: dict[str, Any]) -> None:
         """Daily job: scan yesterday, then schedule tomorrow's scan (idempotent by brand and day)."""
@@ -283,8 +329,13 @@ class Reports:
         """Scan ``day`` at 06:00 brand time the next morning."""
         tz = zone(await repository.brand_timezone(conn, brand_id) or DEFAULT_TIMEZONE)
         run_at = datetime.combine(day + timedelta(days=1), ANOMALY_SCAN_AT, tz)
-        await self.jobs.schedule(conn, ANOMALY_SCAN, run_at, {"brand_id": brand_id, "day": day.isoformat()},
-                                 key=f"{brand_id}:{day.isoformat()}")
+        await self.jobs.schedule(
+            conn,
+            ANOMALY_SCAN,
+            run_at,
+            {"brand_id": brand_id, "day": day.isoformat()},
+            key=f"{brand_id}:{day.isoformat()}",
+        )
 
     # Purchase model ------------------------------------------------------------------------------------
 
@@ -298,8 +349,11 @@ class Reports:
         rows = await queries.purchase_days(self.pool, brand_id, calibration_end)
         ids, summary = bgnbd.summarise(((r["member_id"], r["local_date"]) for r in rows), calibration_end)
         if summary.customers < 10:
-            raise InvalidArgument("too few buyers before the calibration end to fit a model",
-                                  field="calibration_end", reason="NOT_ENOUGH_DATA")
+            raise InvalidArgument(
+                "too few buyers before the calibration end to fit a model",
+                field="calibration_end",
+                reason="NOT_ENOUGH_DATA",
+            )
         params = bgnbd.fit(summary)
         alive = bgnbd.p_alive(params, summary.x, summary.t_x, summary.T)
         expected = bgnbd.expected_purchases(params, HORIZON_WEEKS, summary.x, summary.t_x, summary.T)
@@ -310,8 +364,16 @@ class Reports:
         for i, member_id in enumerate(ids):
             orders, spend = values.get(member_id, (0, 0))
             aov = spend / orders if orders else brand_aov
-            scores.append((brand_id, member_id, float(alive[i]), float(expected[i]),
-                           round(float(expected[i]) * aov), bool(alive[i] < threshold)))
+            scores.append(
+                (
+                    brand_id,
+                    member_id,
+                    float(alive[i]),
+                    float(expected[i]),
+                    round(float(expected[i]) * aov),
+                    bool(alive[i] < threshold),
+                )
+            )
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(
                 """
@@ -320,12 +382,19 @@ class Reports:
                 ON CONFLICT (brand_id) DO UPDATE SET calibration_end = $2, r = $3, alpha = $4, a = $5, b = $6,
                     log_likelihood = $7, customers = $8, fitted_at = now()
                 """,
-                brand_id, calibration_end, params.r, params.alpha, params.a, params.b, params.log_likelihood,
+                brand_id,
+                calibration_end,
+                params.r,
+                params.alpha,
+                params.a,
+                params.b,
+                params.log_likelihood,
                 params.customers,
             )
             await conn.execute("DELETE FROM member_predictions WHERE brand_id = $1", brand_id)
             await conn.copy_records_to_table(
-                "member_predictions", records=scores,
+                "member_predictions",
+                records=scores,
                 columns=["brand_id", "member_id", "p_alive", "expected_purchases_90d", "clv_90d_fen", "churn_risk"],
             )
             # Members tags `churn-risk` from these; only at-risk members are announced, to keep the stream lean.
@@ -333,29 +402,50 @@ class Reports:
                 if risk:
                     await self.outbox.add(
                         conn,
-                        events_pb2.ChurnRiskScored(brand_id=brand_id, member_id=member_id, p_alive=p,
-                                                   expected_purchases_90d=e, churn_risk=True,
-                                                   calibration_end=calibration_end.isoformat()),
-                        brand_id=brand_id, subject=member_id,
+                        events_pb2.ChurnRiskScored(
+                            brand_id=brand_id,
+                            member_id=member_id,
+                            p_alive=p,
+                            expected_purchases_90d=e,
+                            churn_risk=True,
+                            calibration_end=calibration_end.isoformat(),
+                        ),
+                        brand_id=brand_id,
+                        subject=member_id,
                     )
-        return {"model": "bgnbd", "r": params.r, "alpha": params.alpha, "a": params.a, "b": params.b,
-                "log_likelihood": params.log_likelihood, "customers": params.customers, "time_unit": "week",
-                "calibration_end": calibration_end.isoformat(),
-                "churn_risk_members": sum(1 for s in scores if s[5])}
+        return {
+            "model": "bgnbd",
+            "r": params.r,
+            "alpha": params.alpha,
+            "a": params.a,
+            "b": params.b,
+            "log_likelihood": params.log_likelihood,
+            "customers": params.customers,
+            "time_unit": "week",
+            "calibration_end": calibration_end.isoformat(),
+            "churn_risk_members": sum(1 for s in scores if s[5]),
+        }
 
     async def prediction(self, brand_id: str, member_id: str) -> dict[str, Any]:
         """A member's score under the brand's latest model."""
         row = await self.pool.fetchrow(
             "SELECT p.*, m.calibration_end FROM member_predictions p JOIN purchase_models m USING (brand_id)"
             " WHERE p.brand_id = $1 AND p.member_id = $2",
-            brand_id, member_id,
+            brand_id,
+            member_id,
         )
         if row is None:
-            raise NotFound("no prediction for this member (no model, or no purchase before its calibration end)",
-                           reason="PREDICTION_NOT_FOUND")
-        return {"p_alive": row["p_alive"], "expected_purchases_90d": row["expected_purchases_90d"],
-                "clv_90d_fen": row["clv_90d_fen"], "churn_risk": row["churn_risk"],
-                "calibration_end": row["calibration_end"].isoformat()}
+            raise NotFound(
+                "no prediction for this member (no model, or no purchase before its calibration end)",
+                reason="PREDICTION_NOT_FOUND",
+            )
+        return {
+            "p_alive": row["p_alive"],
+            "expected_purchases_90d": row["expected_purchases_90d"],
+            "clv_90d_fen": row["clv_90d_fen"],
+            "churn_risk": row["churn_risk"],
+            "calibration_end": row["calibration_end"].isoformat(),
+        }
 
     # Files and schedules -------------------------------------------------------------------------------
 
@@ -363,16 +453,31 @@ class Reports:
         """A report as a table for export and delivery."""
         if report == "kpis":
             k = await self.kpis(brand_id, days, Scope())
-            fields = ("orders", "revenue_fen", "aov_fen", "buyers", "repeat_buyers", "repurchase_rate",
-                      "new_members", "active_members", "churn_rate", "points_issued", "points_redeemed")
-            return delivery.Table(f"KPIs {days.first}..{days.last}", ("kpi", "value"),
-                                  tuple((f, getattr(k, f)) for f in fields), "value")
+            fields = (
+                "orders",
+                "revenue_fen",
+                "aov_fen",
+                "buyers",
+                "repeat_buyers",
+                "repurchase_rate",
+                "new_members",
+                "active_members",
+                "churn_rate",
+                "points_issued",
+                "points_redeemed",
+            )
+            return delivery.Table(
+                f"KPIs {days.first}..{days.last}", ("kpi", "value"), tuple((f, getattr(k, f)) for f in fields), "value"
+            )
         if report == "store_leaderboard":
             rows = await self.leaderboard(brand_id, days, "store", 50)
             header = ("store_id", "orders", "revenue_fen", "aov_fen", "buyers", "repeat_buyers", "repurchase_rate")
-            return delivery.Table(f"Stores {days.first}..{days.last}", header,
-                                  tuple(tuple(r[h if h != "store_id" else "key"] for h in header) for r in rows),
-                                  "revenue_fen")
+            return delivery.Table(
+                f"Stores {days.first}..{days.last}",
+                header,
+                tuple(tuple(r[h if h != "store_id" else "key"] for h in header) for r in rows),
+                "revenue_fen",
+            )
         raise InvalidArgument("report must be kpis or store_leaderboard", field="report")
 
     async def export(self, brand_id: str, report: str, days: DateRange, fmt: str) -> tuple[str, str, bytes]:
@@ -392,16 +497,24 @@ class Reports:
             raise InvalidArgument("format must be csv or xlsx", field="format")
         if not schedule.email_to and not schedule.webhook_url:
             raise InvalidArgument("give email_to or webhook_url", field="email_to")
-        if schedule.webhook_url and not schedule.webhook_url.startswith(("http://", "https://")):
-            raise InvalidArgument("webhook_url must be an http(s) URL", field="webhook_url")
         if not 1 <= schedule.period_days <= 366:
             raise InvalidArgument("period_days must be between 1 and 366", field="period_days")
+        if schedule.webhook_url:
+            # Refused here so the admin hears of it at once; checked again at every delivery (DNS can change).
+            await delivery.check_webhook(schedule.webhook_url, self.webhook_allow)
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(
                 "INSERT INTO report_schedules (id, brand_id, name, report, local_time, email_to, webhook_url,"
                 " format, period_days) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                schedule.id, schedule.brand_id, schedule.name, schedule.report, schedule.local_time,
-                list(schedule.email_to), schedule.webhook_url, schedule.format, schedule.period_days,
+                schedule.id,
+                schedule.brand_id,
+                schedule.name,
+                schedule.report,
+                schedule.local_time,
+                list(schedule.email_to),
+                schedule.webhook_url,
+                schedule.format,
+                schedule.period_days,
             )
             run_at = await self._schedule_next(conn, schedule, datetime.now(UTC))
         return schedule, run_at
@@ -413,20 +526,27 @@ class Reports:
         run_at = datetime.combine(local.date(), time(hour, minute), tz)
         if run_at <= after:
             run_at = datetime.combine(local.date() + timedelta(days=1), time(hour, minute), tz)
-        await self.jobs.schedule(conn, SCHEDULED_REPORT, run_at.astimezone(UTC), {"schedule_id": schedule.id},
-                                 key=f"{schedule.id}:{run_at.isoformat()}")
+        await self.jobs.schedule(
+            conn,
+            SCHEDULED_REPORT,
+            run_at.astimezone(UTC),
+            {"schedule_id": schedule.id},
+            key=f"{schedule.id}:{run_at.isoformat()}",
+        )
         return run_at
 
     async def schedules(self, brand_id: str) -> list[Schedule]:
         """The brand's schedules."""
-        rows = await self.pool.fetch("SELECT * FROM report_schedules WHERE brand_id = $1 ORDER BY created_at, id",
-                                     brand_id)
+        rows = await self.pool.fetch(
+            "SELECT * FROM report_schedules WHERE brand_id = $1 ORDER BY created_at, id", brand_id
+        )
         return [_schedule(r) for r in rows]
 
     async def deliver(self, brand_id: str, schedule_id: str, *, on: date | None = None) -> dict[str, Any]:
         """Render and send a schedule's report now: the last ``period_days`` full days before ``on``."""
-        row = await self.pool.fetchrow("SELECT * FROM report_schedules WHERE brand_id = $1 AND id = $2",
-                                       brand_id, schedule_id)
+        row = await self.pool.fetchrow(
+            "SELECT * FROM report_schedules WHERE brand_id = $1 AND id = $2", brand_id, schedule_id
+        )
         if row is None:
             raise NotFound("schedule not found", reason="SCHEDULE_NOT_FOUND")
         schedule = _schedule(row)
@@ -434,24 +554,42 @@ class Reports:
         days = DateRange(on - timedelta(days=schedule.period_days), on - timedelta(days=1))
         table = await self.table(brand_id, schedule.report, days)
         stem = f"{schedule.report}_{days.first}_{days.last}"
-        attachments = [(f"{stem}.{schedule.format}", delivery.render(table, schedule.format)),
-                       (f"{stem}.png", delivery.render(table, "png"))]
+        attachments = [
+            (f"{stem}.{schedule.format}", delivery.render(table, schedule.format)),
+            (f"{stem}.png", delivery.render(table, "png")),
+        ]
         if schedule.email_to:
             if self.smtp is None:
                 raise RuntimeError("no SMTP server configured (CRM_SMTP_HOST)")
-            await delivery.send_email(self.smtp, schedule.email_to, f"{schedule.name}: {days.first}..{days.last}",
-                                      f"{table.title}\n\nAttached: {schedule.format.upper()} and a chart.",
-                                      attachments)
+            await delivery.send_email(
+                self.smtp,
+                schedule.email_to,
+                f"{schedule.name}: {days.first}..{days.last}",
+                f"{table.title}\n\nAttached: {schedule.format.upper()} and a chart.",
+                attachments,
+            )
         if schedule.webhook_url:
             await delivery.post_webhook(
                 schedule.webhook_url,
-                {"schedule_id": schedule.id, "brand_id": brand_id, "report": schedule.report,
-                 "from": days.first.isoformat(), "to": days.last.isoformat(), "header": list(table.header),
-                 "rows": [list(r) for r in table.rows]},
+                {
+                    "schedule_id": schedule.id,
+                    "brand_id": brand_id,
+                    "report": schedule.report,
+                    "from": days.first.isoformat(),
+                    "to": days.last.isoformat(),
+                    "header": list(table.header),
+                    "rows": [list(r) for r in table.rows],
+                },
                 attachments,
+                self.webhook_allow,
             )
-        return {"schedule_id": schedule.id, "emails": len(schedule.email_to), "webhook": bool(schedule.webhook_url),
-                "from_date": days.first.isoformat(), "to_date": days.last.isoformat()}
+        return {
+            "schedule_id": schedule.id,
+            "emails": len(schedule.email_to),
+            "webhook": bool(schedule.webhook_url),
+            "from_date": days.first.isoformat(),
+            "to_date": days.last.isoformat(),
+        }
 
     async def report_job(self, conn: asyncpg.Connection, payload: dict[str, Any]) -> None:
         """Claimed job: deliver, then claim the next day's run in the same transaction.
@@ -467,8 +605,17 @@ class Reports:
 
 
 def _schedule(r: asyncpg.Record) -> Schedule:
-    return Schedule(r["id"], r["brand_id"], r["name"], r["report"], r["local_time"], tuple(r["email_to"]),
-                    r["webhook_url"], r["format"], r["period_days"])
+    return Schedule(
+        r["id"],
+        r["brand_id"],
+        r["name"],
+        r["report"],
+        r["local_time"],
+        tuple(r["email_to"]),
+        r["webhook_url"],
+        r["format"],
+        r["period_days"],
+    )
 
 
 def new_schedule_id() -> str:

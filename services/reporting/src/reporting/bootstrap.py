@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib import resources
 
 import asyncpg
+from pydantic import field_validator
 
 from crm.members.v1.members_pb2_grpc import MembersServiceStub
 from crm.reporting.v1 import reporting_pb2, reporting_pb2_grpc
@@ -21,6 +22,7 @@ from reporting.adapters.consumers import FactsProjector
 from reporting.adapters.delivery import SmtpSettings
 from reporting.adapters.grpc_api import ReportingServicer
 from reporting.app import ANOMALY_SCAN, SCHEDULED_REPORT, Reports
+from reporting.domain.webhooks import AllowList
 
 MIGRATIONS = resources.files("reporting") / "migrations"
 
@@ -34,6 +36,19 @@ class ReportingSettings(PostgresSettings):
     smtp_port: int = 25
     smtp_from: str = "reports@crm.invalid"
     job_poll_seconds: float = 1.0
+    webhook_allowlist: str = ""
+    """Comma-separated hosts, addresses and networks report webhooks may reach although they are not public
+    (``hooks.corp.example, 10.20.0.0/16``); everything else must resolve to public addresses only."""
+
+    @field_validator("webhook_allowlist")
+    @classmethod
+    def _allowlist_parses(cls, value: str) -> str:
+        AllowList.parse(value.split(","))  # a typo stops the service at start-up, naming the variable
+        return value
+
+    def webhook_allow(self) -> AllowList:
+        """The parsed allow-list."""
+        return AllowList.parse(self.webhook_allowlist.split(","))
 
 
 async def migrate(settings: ReportingSettings) -> None:
@@ -62,7 +77,7 @@ async def build(settings: ReportingSettings) -> Service:
     outbox = PgOutbox(pool, source="reporting")  # type: ignore[arg-type]
     jobs = JobQueue(pool)  # type: ignore[arg-type]
     smtp = SmtpSettings(settings.smtp_host, settings.smtp_port, settings.smtp_from) if settings.smtp_host else None
-    reports = Reports(pool, outbox=outbox, jobs=jobs, smtp=smtp)  # type: ignore[arg-type]
+    reports = Reports(pool, outbox=outbox, jobs=jobs, smtp=smtp, webhook_allow=settings.webhook_allow())  # type: ignore[arg-type]
     projector = FactsProjector(BrandTimezones(members), on_new_brand=reports.schedule_scan)
     running: list[EventConsumer | OutboxRelay | JobWorker] = []
     buses: list[EventBus] = []

@@ -6,19 +6,24 @@ import asyncio
 import base64
 import csv
 import io
+import ipaddress
 import json
 import smtplib
-import urllib.request
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
+import httpx
 import matplotlib
 
 matplotlib.use("Agg")  # no display on a server; must precede pyplot
 import matplotlib.pyplot as plt
 from openpyxl import Workbook
+
+from reporting.domain import webhooks
 
 MEDIA_TYPES = {
     "csv": "text/csv",
@@ -112,22 +117,65 @@ async def send_email(
     await asyncio.to_thread(_send_mail, smtp, message)
 
 
-def _post(url: str, payload: bytes) -> int:
-    request = urllib.request.Request(url, data=payload, method="POST", headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return int(response.status)
+async def resolve_host(host: str, port: int) -> list[webhooks.Address]:
+    """Every address a host name resolves to (an address literal is itself); empty when it does not resolve."""
+    try:
+        return [ipaddress.ip_address(host)]
+    except ValueError:
+        pass
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        return []
+    # A scope id ("fe80::1%eth0") is not part of the address.
+    return list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos))
 
 
-async def post_webhook(url: str, document: dict[str, Any], attachments: Sequence[tuple[str, bytes]]) -> None:
-    """POST the report as JSON with base64 attachments; a non-2xx answer raises (the job retries)."""
+async def check_webhook(url: str, allow: webhooks.AllowList) -> tuple[webhooks.WebhookUrl, webhooks.Address]:
+    """Parse the URL, resolve its host and check every address; the address to connect to.
+
+    Raises InvalidArgument naming ``webhook_url`` when the URL may not be called.
+    """
+    target = webhooks.parse_url(url)
+    addresses = await resolve_host(target.host, target.port)
+    webhooks.check_addresses(target.host, addresses, allow)
+    return target, addresses[0]
+
+
+async def post_webhook(
+    url: str, document: dict[str, Any], attachments: Sequence[tuple[str, bytes]], allow: webhooks.AllowList
+) -> None:
+    """POST the report as JSON with base64 attachments; a non-2xx answer raises (the job retries).
+
+    The host is resolved and checked now, and the request goes to the checked address (the URL's host
+    still in the Host header and, for https, in SNI and certificate verification), so a name that resolved
+    to a public address when the schedule was made cannot be pointed at an internal one later. Redirects
+    are not followed: their target was never checked.
+    """
+    target, address = await check_webhook(url, allow)
+    parts = urlsplit(url)
+    literal = f"[{address}]" if address.version == 6 else str(address)
+    pinned = parts._replace(netloc=f"{literal}:{target.port}").geturl()
+    host_header = parts.netloc.rsplit("@", 1)[-1]
+    auth = (unquote(parts.username), unquote(parts.password or "")) if parts.username else None
     body = {
         **document,
         "attachments": [
-            {"filename": name, "media_type": MEDIA_TYPES[name.rsplit(".", 1)[1]],
-             "content_base64": base64.b64encode(content).decode()}
+            {
+                "filename": name,
+                "media_type": MEDIA_TYPES[name.rsplit(".", 1)[1]],
+                "content_base64": base64.b64encode(content).decode(),
+            }
             for name, content in attachments
         ],
     }
-    status = await asyncio.to_thread(_post, url, json.dumps(body, default=str).encode())
-    if not 200 <= status < 300:
-        raise RuntimeError(f"webhook answered {status}")
+    async with httpx.AsyncClient(timeout=30, follow_redirects=False, trust_env=False) as client:
+        response = await client.post(
+            pinned,
+            content=json.dumps(body, default=str).encode(),
+            headers={"Content-Type": "application/json", "Host": host_header},
+            auth=auth,
+            extensions={"sni_hostname": target.host} if target.scheme == "https" else {},
+        )
+    if not 200 <= response.status_code < 300:
+        raise RuntimeError(f"webhook answered {response.status_code}")
