@@ -281,6 +281,11 @@ class MongoJobQueue:
             "created_at": now,
             "updated_at": now,
         }
+        if key is not None and session is not None and session.in_transaction:
+            # A duplicate key aborts a MongoDB transaction, so inside one, look before inserting; a racing
+            # insert of the same key is a write conflict, and the transaction is retried and finds it.
+            if await self.collection.find_one({"_id": doc["_id"]}, {"_id": 1}, session=session) is not None:
+                return False
         try:
             await self.collection.insert_one(doc, session=session)
         except DuplicateKeyError:
@@ -307,31 +312,41 @@ class MongoJob:
     worker: MongoJobWorker = field(repr=False)
 
     async def step(
-        self, work: Callable[[AsyncClientSession], Awaitable[T]], progress: Mapping[str, Any] | None = None
+        self,
+        work: Callable[[AsyncClientSession], Awaitable[T]],
+        progress: Mapping[str, Any] | Callable[[T], Mapping[str, Any]] | None = None,
     ) -> T:
-        """Run ``work(session)`` in one transaction that also stores ``progress`` (when given) and renews the
-        lease; raises LeaseLost, committing nothing, when the job is no longer this run's."""
+        """Run ``work(session)`` in one transaction that renews the lease and stores ``progress`` (a mapping,
+        or a function of what ``work`` returned); raises LeaseLost, committing nothing, when the job is no
+        longer this run's."""
         worker = self.worker
+        stored: dict[str, Any] | None = None
 
         async def txn(session: AsyncClientSession) -> T:
+            nonlocal stored
             # Writing the job document first makes it this transaction's: a rival claim waits or conflicts.
-            changes: Doc = {
-                "locked_until": _utcnow() + timedelta(seconds=worker.lease_seconds),
-                "updated_at": _utcnow(),
-            }
-            if progress is not None:
-                changes["progress"] = dict(progress)
             renewed = await worker.collection.update_one(
-                {"_id": self.id, "locked_by": self.token, "state": "pending"}, {"$set": changes}, session=session
+                {"_id": self.id, "locked_by": self.token, "state": "pending"},
+                {
+                    "$set": {
+                        "locked_until": _utcnow() + timedelta(seconds=worker.lease_seconds),
+                        "updated_at": _utcnow(),
+                    }
+                },
+                session=session,
             )
             if renewed.matched_count != 1:
                 raise LeaseLost(self.id)
-            return await work(session)
+            result = await work(session)
+            if progress is not None:
+                stored = dict(progress(result) if callable(progress) else progress)
+                await worker.collection.update_one({"_id": self.id}, {"$set": {"progress": stored}}, session=session)
+            return result
 
         async with worker.client.start_session() as session:
             result = await session.with_transaction(txn)
-        if progress is not None:
-            self.progress = dict(progress)
+        if stored is not None:
+            self.progress = stored
         return result
 
 

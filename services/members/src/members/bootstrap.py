@@ -11,9 +11,11 @@ from pymongo import AsyncMongoClient
 from crm_common.bus import EventBus
 from crm_common.consumer import EventConsumer, MongoInbox
 from crm_common.grpc_server import Service
+from crm_common.jobs import MONGO_JOB_INDEXES, MongoJobQueue, MongoJobWorker
 from crm_common.migrations import ensure_mongo_indexes
 from crm_common.outbox import MongoOutbox, OutboxRelay
 from crm_common.settings import DEV_SECRET_MARKER, MongoSettings, require_real_secret
+from members.adapters.auto_tags import AutoTags
 from members.adapters.consumers import DURABLE, SCORES_DURABLE, SUBJECTS, order_handler, score_handler
 from members.adapters.grpc_api import MembersServicer, registration
 from members.adapters.imports import ImportRunner
@@ -55,11 +57,22 @@ async def build(settings: Settings) -> Service:
     servicer = MembersServicer(repo, outbox, PiiCipher(settings.pii_key))
     imports = ImportRunner(servicer, repo, outbox)
     servicer.imports = imports
-    runtime: dict[str, Any] = {"repo": repo, "outbox": outbox, "servicer": servicer, "imports": imports}
+    auto_tags = AutoTags(servicer, repo, MongoJobQueue(db))
+    servicer.auto_tags = auto_tags
+    # Due-ness is asked at the auto-tag clock, so a test that moves it moves both.
+    jobs = MongoJobWorker(client, db, auto_tags.handlers(), clock=lambda: auto_tags.clock())
+    runtime: dict[str, Any] = {
+        "repo": repo,
+        "outbox": outbox,
+        "servicer": servicer,
+        "imports": imports,
+        "auto_tags": auto_tags,
+        "jobs": jobs,
+    }
 
     async def start() -> None:
         await client.admin.command("ping")
-        await ensure_mongo_indexes(db, INDEXES)
+        await ensure_mongo_indexes(db, {**INDEXES, **MONGO_JOB_INDEXES})
         bus = await EventBus.connect(settings.nats_url, name=SERVICE)
         runtime["bus"] = bus
         await bus.ensure_stream(SERVICE)
@@ -89,8 +102,11 @@ async def build(settings: Settings) -> Service:
         runtime["scores"] = scores
         await scores.start()
         await imports.resume()
+        await auto_tags.ensure_daily()
+        await jobs.start()
 
     async def stop() -> None:
+        await jobs.stop()
         await imports.stop()
         await servicer.audit.drain()
         for consumer in ("orders", "scores"):
@@ -109,6 +125,6 @@ async def migrate(settings: Settings) -> None:
     """Create the platform's and the service's MongoDB indexes (idempotent)."""
     client = _client(settings)
     try:
-        await ensure_mongo_indexes(client.get_default_database(), INDEXES)
+        await ensure_mongo_indexes(client.get_default_database(), {**INDEXES, **MONGO_JOB_INDEXES})
     finally:
         await client.close()

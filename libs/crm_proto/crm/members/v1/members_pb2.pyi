@@ -817,3 +817,69 @@ class GetStaffRequest(_message.Message):
     brand_id: str
     staff_id: str
     def __init__(self, brand_id: _Optional[str] = ..., staff_id: _Optional[str] = ...) -> None: ...
+
+class TagCondition(_message.Message):
+    __slots__ = ("field", "op", "value_json")
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    OP_FIELD_NUMBER: _ClassVar[int]
+    VALUE_JSON_FIELD_NUMBER: _ClassVar[int]
+    field: str
+    op: str
+    value_json: str
+    def __init__(self, field: _Optional[str] = ..., op: _Optional[str] = ..., value_json: _Optional[str] = ...) -> None: ...
+
+class TagRule(_message.Message):
+    __slots__ = ("tag", "conditions")
+    TAG_FIELD_NUMBER: _ClassVar[int]
+    CONDITIONS_FIELD_NUMBER: _ClassVar[int]
+    tag: str
+    conditions: _containers.RepeatedCompositeFieldContainer[TagCondition]
+    def __init__(self, tag: _Optional[str] = ..., conditions: _Optional[_Iterable[_Union[TagCondition, _Mapping]]] = ...) -> None: ...
+
+class TagRulesJob(_message.Message):
+    __slots__ = ("id", "state", "total", "processed", "changed")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    PROCESSED_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    state: str
+    total: int
+    processed: int
+    changed: int
+    def __init__(self, id: _Optional[str] = ..., state: _Optional[str] = ..., total: _Optional[int] = ..., processed: _Optional[int] = ..., changed: _Optional[int] = ...) -> None: ...
+
+class TagRules(_message.Message):
+    __slots__ = ("brand_id", "rules", "is_default", "updated_at", "updated_by", "reevaluation")
+    BRAND_ID_FIELD_NUMBER: _ClassVar[int]
+    RULES_FIELD_NUMBER: _ClassVar[int]
+    IS_DEFAULT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_BY_FIELD_NUMBER: _ClassVar[int]
+    REEVALUATION_FIELD_NUMBER: _ClassVar[int]
+    brand_id: str
+    rules: _containers.RepeatedCompositeFieldContainer[TagRule]
+    is_default: bool
+    updated_at: _timestamp_pb2.Timestamp
+    updated_by: str
+    reevaluation: TagRulesJob
+    def __init__(self, brand_id: _Optional[str] = ..., rules: _Optional[_Iterable[_Union[TagRule, _Mapping]]] = ..., is_default: _Optional[bool] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_by: _Optional[str] = ..., reevaluation: _Optional[_Union[TagRulesJob, _Mapping]] = ...) -> None: ...
+
+class GetTagRulesRequest(_message.Message):
+    __slots__ = ("brand_id",)
+    BRAND_ID_FIELD_NUMBER: _ClassVar[int]
+    brand_id: str
+    def __init__(self, brand_id: _Optional[str] = ...) -> None: ...
+
+class PutTagRulesRequest(_message.Message):
+    __slots__ = ("brand_id", "rules", "use_defaults", "actor_id")
+    BRAND_ID_FIELD_NUMBER: _ClassVar[int]
+    RULES_FIELD_NUMBER: _ClassVar[int]
+    USE_DEFAULTS_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    brand_id: str
+    rules: _containers.RepeatedCompositeFieldContainer[TagRule]
+    use_defaults: bool
+    actor_id: str
+    def __init__(self, brand_id: _Optional[str] = ..., rules: _Optional[_Iterable[_Union[TagRule, _Mapping]]] = ..., use_defaults: _Optional[bool] = ..., actor_id: _Optional[str] = ...) -> None: ...

@@ -204,6 +204,16 @@ class MembersServiceStub:
                 request_serializer=crm_dot_members_dot_v1_dot_members__pb2.GetStaffRequest.SerializeToString,
                 response_deserializer=crm_dot_members_dot_v1_dot_members__pb2.Staff.FromString,
                 _registered_method=True)
+        self.GetTagRules = channel.unary_unary(
+                '/crm.members.v1.MembersService/GetTagRules',
+                request_serializer=crm_dot_members_dot_v1_dot_members__pb2.GetTagRulesRequest.SerializeToString,
+                response_deserializer=crm_dot_members_dot_v1_dot_members__pb2.TagRules.FromString,
+                _registered_method=True)
+        self.PutTagRules = channel.unary_unary(
+                '/crm.members.v1.MembersService/PutTagRules',
+                request_serializer=crm_dot_members_dot_v1_dot_members__pb2.PutTagRulesRequest.SerializeToString,
+                response_deserializer=crm_dot_members_dot_v1_dot_members__pb2.TagRules.FromString,
+                _registered_method=True)
 
 
 class MembersServiceServicer:
@@ -427,6 +437,22 @@ class MembersServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetTagRules(self, request, context):
+        """The brand's automatic tag rules (the defaults until a brand sets its own) and the progress of the
+        re-evaluation of its members after the last change.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutTagRules(self, request, context):
+        """Replace the brand's rules (or go back to the defaults); INVALID_ARGUMENT names the field
+        (rules[2].conditions[0].field). The members are re-evaluated by a claimed background job.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MembersServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -599,6 +625,16 @@ def add_MembersServiceServicer_to_server(servicer, server):
                     servicer.GetStaff,
                     request_deserializer=crm_dot_members_dot_v1_dot_members__pb2.GetStaffRequest.FromString,
                     response_serializer=crm_dot_members_dot_v1_dot_members__pb2.Staff.SerializeToString,
+            ),
+            'GetTagRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTagRules,
+                    request_deserializer=crm_dot_members_dot_v1_dot_members__pb2.GetTagRulesRequest.FromString,
+                    response_serializer=crm_dot_members_dot_v1_dot_members__pb2.TagRules.SerializeToString,
+            ),
+            'PutTagRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutTagRules,
+                    request_deserializer=crm_dot_members_dot_v1_dot_members__pb2.PutTagRulesRequest.FromString,
+                    response_serializer=crm_dot_members_dot_v1_dot_members__pb2.TagRules.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1519,6 +1555,60 @@ class MembersService:
             '/crm.members.v1.MembersService/GetStaff',
             crm_dot_members_dot_v1_dot_members__pb2.GetStaffRequest.SerializeToString,
             crm_dot_members_dot_v1_dot_members__pb2.Staff.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTagRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.members.v1.MembersService/GetTagRules',
+            crm_dot_members_dot_v1_dot_members__pb2.GetTagRulesRequest.SerializeToString,
+            crm_dot_members_dot_v1_dot_members__pb2.TagRules.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutTagRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.members.v1.MembersService/PutTagRules',
+            crm_dot_members_dot_v1_dot_members__pb2.PutTagRulesRequest.SerializeToString,
+            crm_dot_members_dot_v1_dot_members__pb2.TagRules.FromString,
             options,
             channel_credentials,
             insecure,

@@ -30,7 +30,7 @@ from members.domain.directory import NewStaff, new_brand, new_staff, new_store, 
 from members.domain.members import new_member, validate_birthday, validate_gender
 from members.domain.phone import mask_phone, normalize_phone
 from members.domain.pii import PiiCipher
-from members.domain.tags import DEFAULT_RULES, apply_tag_changes, evaluate, facts_of, normalize_tags
+from members.domain.tags import TagRule, apply_tag_changes, evaluate, facts_of, normalize_tags
 
 _BAD_LOGIN = "invalid username or password"
 # How often a registration is retried when it lost the phone race but the winner is not visible
@@ -71,6 +71,7 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
         self, repo: Repository, outbox: MongoOutbox, cipher: PiiCipher, hasher: PasswordHasher | None = None
     ) -> None:
         self.imports: Any = None  # the ImportRunner, wired by bootstrap
+        self.auto_tags: Any = None  # the AutoTags (rules and their jobs), wired by bootstrap
         self.repo = repo
         self.outbox = outbox
         self.cipher = cipher
@@ -142,6 +143,8 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
         async def write(s: AsyncClientSession) -> None:
             await self.repo.insert_brand(doc, s)
             await self.outbox.add(event, brand_id=doc["_id"], subject=doc["_id"], session=s)
+            # The brand's daily re-evaluation of time-based tags starts with the brand.
+            await self.auto_tags.schedule_daily(doc, doc["created_at"], s)
 
         try:
             await self.repo.transaction(write)
@@ -410,10 +413,20 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
             updated_at=_ts(at),
         )
 
-    async def _save_member(self, doc: Doc, changes: Doc, session: AsyncClientSession, at: datetime) -> Doc:
-        """Apply ``changes`` to a member, re-evaluate its automatic tags and emit MemberUpdated."""
+    async def _save_member(
+        self,
+        doc: Doc,
+        changes: Doc,
+        session: AsyncClientSession,
+        at: datetime,
+        rules: tuple[TagRule, ...] | None = None,
+    ) -> Doc:
+        """Apply ``changes`` to a member, re-evaluate its automatic tags (the brand's rules unless given)
+        and emit MemberUpdated."""
         updated = {**doc, **changes}
-        auto = evaluate(DEFAULT_RULES, facts_of(updated, now=at))
+        if rules is None:
+            rules = await self.auto_tags.rules(doc["brand_id"], session)
+        auto = evaluate(rules, facts_of(updated, now=at))
         changes = {
             **changes,
             "auto_tags": auto,
@@ -477,8 +490,9 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
 
     # --- members ------------------------------------------------------------------------------------
 
-    def new_member_doc(self, brand_id: str, cmd: Any, at: datetime, **extra: Any) -> Doc:
-        """The stored form of a validated registration (phone and name encrypted, lookup hashes)."""
+    def new_member_doc(self, brand_id: str, cmd: Any, at: datetime, rules: tuple[TagRule, ...], **extra: Any) -> Doc:
+        """The stored form of a validated registration (phone and name encrypted, lookup hashes), its
+        automatic tags computed with the brand's ``rules``."""
         member_id = extra.pop("_id", None) or new_id("m")
         tags = extra.pop("tags", [])
         doc: Doc = {
@@ -507,7 +521,7 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
             doc["name_enc"] = self.cipher.encrypt(cmd.name, context=brand_id)
             doc["name_keys"] = [self.cipher.name_key(p) for p in profile.name_prefixes(cmd.name)]
         doc.update(extra)
-        doc["auto_tags"] = evaluate(DEFAULT_RULES, facts_of(doc, now=at))
+        doc["auto_tags"] = evaluate(rules, facts_of(doc, now=at))
         doc["all_tags"] = list(dict.fromkeys([*tags, *doc["auto_tags"]]))
         return doc
 
@@ -560,9 +574,10 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
                 [value] if kind == "wechat_open_id" else value
             )
         phone_hash = self.cipher.phone_hash(cmd.phone)
+        rules = await self.auto_tags.rules(brand_id)
 
         for _ in range(_REGISTER_ATTEMPTS):
-            doc = self.new_member_doc(brand_id, _with_attributes(cmd, attributes), now(), **extra)
+            doc = self.new_member_doc(brand_id, _with_attributes(cmd, attributes), now(), rules, **extra)
 
             async def write(s: AsyncClientSession, doc: Doc = doc) -> None:
                 await self._check_owner(brand_id, cmd.store_id, cmd.guide_id, s)
@@ -662,7 +677,14 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
                 phone_required=False,
             )
             claims = _identity_claims("", union_id, open_id)
-            doc = self.new_member_doc(brand_id, cmd, now(), wechat_union_id=union_id, wechat_open_ids=[open_id])
+            doc = self.new_member_doc(
+                brand_id,
+                cmd,
+                now(),
+                await self.auto_tags.rules(brand_id),
+                wechat_union_id=union_id,
+                wechat_open_ids=[open_id],
+            )
 
             async def write(s: AsyncClientSession, doc: Doc = doc, cmd: Any = cmd, claims: Any = claims) -> None:
                 await self._check_owner(brand_id, cmd.store_id, "", s)
@@ -1459,6 +1481,18 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
 
         erased_at = await self.repo.transaction(write)
         return members_pb2.EraseMemberResponse(member_id=member_id, erased_at=_ts(erased_at))
+
+    # --- automatic tag rules (adapters.auto_tags.AutoTags) -------------------------------------------
+
+    async def GetTagRules(self, request: members_pb2.GetTagRulesRequest, context: Any) -> members_pb2.TagRules:
+        """The brand's automatic tag rules and the progress of their last re-evaluation."""
+        brand = await self._brand_or_404(request.brand_id)
+        return await self.auto_tags.message(brand["_id"])
+
+    async def PutTagRules(self, request: members_pb2.PutTagRulesRequest, context: Any) -> members_pb2.TagRules:
+        """Replace the brand's rules (validated, 422 naming the field) and queue the re-evaluation job."""
+        brand = await self._brand_or_404(request.brand_id)
+        return await self.auto_tags.replace(brand["_id"], request)
 
     # --- imports (the work is done by adapters.imports.ImportRunner) ---------------------------------
 

@@ -33,6 +33,7 @@ from crm_common.outbox import MongoOutbox
 from members.adapters.repository import Doc, Repository, identity_id, now
 from members.domain.attributes import AttributeSchema
 from members.domain.imports import ON_EXISTING, ImportRow, fill_blanks, parse_row, resolve_columns, validate_mapping
+from members.domain.tags import TagRule
 
 if TYPE_CHECKING:
     from members.adapters.grpc_api import MembersServicer
@@ -263,6 +264,7 @@ class ImportRunner:
             stores={s["code"]: s["_id"] for s in await self.repo.list_stores(job["brand_id"])},
             guides={s["_id"] for s in await self.repo.list_staff(job["brand_id"]) if s["active"]},
             today=datetime.now(ZoneInfo(brand["timezone"])).date(),
+            rules=await self.servicer.auto_tags.rules(job["brand_id"]),
         )
         with tempfile.TemporaryFile() as spool:
             async for chunk in self._chunks(import_id):
@@ -356,7 +358,7 @@ class ImportRunner:
         }
         if parsed.card_no:
             extra["card_no"] = parsed.card_no
-        return self.servicer.new_member_doc(ctx.job["brand_id"], cmd, now(), **extra)
+        return self.servicer.new_member_doc(ctx.job["brand_id"], cmd, now(), ctx.rules, **extra)
 
     async def _batch(self, ctx: _Context, batch: list[tuple[int, Any]]) -> None:
         for attempt in range(_BATCH_ATTEMPTS):
@@ -463,7 +465,7 @@ class ImportRunner:
                     [(self.servicer.registered_event(d), brand_id, d["_id"]) for d in new], session=s
                 )
             for other, change in updates:
-                await self.servicer._save_member(other, change, s, at)
+                await self.servicer._save_member(other, change, s, at, ctx.rules)
             if errors:
                 await self.repo.import_errors.insert_many(errors, session=s)
             await self.repo.import_batches.insert_one(
@@ -490,8 +492,16 @@ class _Context:
     """What every batch of a job needs, loaded once."""
 
     def __init__(
-        self, *, job: Doc, schema: AttributeSchema, stores: dict[str, str], guides: set[str], today: Any
+        self,
+        *,
+        job: Doc,
+        schema: AttributeSchema,
+        stores: dict[str, str],
+        guides: set[str],
+        today: Any,
+        rules: tuple[TagRule, ...],
     ) -> None:
+        self.rules = rules
         self.job = job
         self.schema = schema
         self.stores = stores
