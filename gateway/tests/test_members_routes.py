@@ -46,6 +46,7 @@ class RichFakeMembers(FakeMembers):
         self.transfers: dict[str, int] = {}
         self.definitions = [members_pb2.AttributeDefinition(name="pet", label="Pet", type="enum",
                                                             options=["cat", "dog"])]
+        self.tag_rules: dict[str, members_pb2.TagRules] = {}
 
     def _seen(self, name: str, request: object) -> None:
         self.requests.setdefault(name, []).append(request)
@@ -184,6 +185,25 @@ class RichFakeMembers(FakeMembers):
     async def PutAttributeDefinitions(self, request, context):
         self.definitions = list(request.definitions)
         return members_pb2.AttributeDefinitions(brand_id=request.brand_id, definitions=self.definitions)
+
+    async def GetTagRules(self, request, context):
+        self._seen("GetTagRules", request)
+        return self.tag_rules.get(request.brand_id) or members_pb2.TagRules(
+            brand_id=request.brand_id, is_default=True, rules=[members_pb2.TagRule(
+                tag="new_member", conditions=[members_pb2.TagCondition(field="days_since_registration", op="<=",
+                                                                       value_json="30")])])
+
+    async def PutTagRules(self, request, context):
+        self._seen("PutTagRules", request)
+        for i, rule in enumerate(request.rules):  # the real service checks the facts it knows, like this
+            for j, cond in enumerate(rule.conditions):
+                if cond.field == "shoe_size":
+                    raise InvalidArgument("未知的事实字段 / unknown fact", field=f"rules[{i}].conditions[{j}].field")
+        self.tag_rules[request.brand_id] = stored = members_pb2.TagRules(
+            brand_id=request.brand_id, rules=request.rules, is_default=request.use_defaults,
+            updated_at=Timestamp(seconds=1_800_000_000), updated_by=request.actor_id,
+            reevaluation=members_pb2.TagRulesJob(id="job-1", state="pending", total=3))
+        return stored
 
     async def DeactivateStaff(self, request, context):
         self._seen("DeactivateStaff", request)
@@ -527,6 +547,65 @@ async def test_member_attributes(client, as_role) -> None:
     assert (await client.put(f"{A}/member-attributes", json=body, headers=as_role("store_manager",
                                                                                store_ids=("store-a1",)))
             ).status_code == 403
+
+
+async def test_tag_rules_start_as_the_defaults_and_are_replaced_by_a_brand_admin(client, as_role, backends) -> None:
+    admin = as_role("brand_admin")
+    got = await client.get(f"{A}/tag-rules", headers=admin)
+    assert got.status_code == 200, got.text
+    assert got.json()["is_default"] is True and got.json()["reevaluation"] is None
+    assert got.json()["rules"][0] == {"tag": "new_member", "conditions": [
+        {"field": "days_since_registration", "op": "<=", "value": 30}]}
+
+    body = {"rules": [
+        {"tag": "churn_risk", "conditions": [{"field": "order_count", "op": ">=", "value": 1},
+                                             {"field": "days_since_last_order", "op": ">", "value": 120}]},
+        {"tag": "vip", "conditions": [{"field": "attributes.level", "op": "in", "value": ["金卡", "black"]}]},
+    ]}
+    put = await client.put(f"{A}/tag-rules", json=body, headers=admin)
+
+    assert put.status_code == 200, put.text
+    assert put.json()["rules"] == body["rules"] and put.json()["is_default"] is False
+    assert put.json()["reevaluation"] == {"id": "job-1", "state": "pending", "total": 3, "processed": 0, "changed": 0}
+    assert put.json()["updated_by"] == "staff-brand_admin"
+    sent = backends.members.requests["PutTagRules"][-1]
+    assert sent.brand_id == BRAND_A and sent.rules[1].conditions[0].value_json == '["金卡", "black"]'
+    assert (await client.get(f"{A}/tag-rules", headers=admin)).json()["rules"] == body["rules"]
+
+
+async def test_invalid_tag_rules_are_a_422_naming_the_field(client, as_role) -> None:
+    admin = as_role("brand_admin")
+
+    def rules(*conditions: dict) -> dict:
+        ok = {"tag": "ok", "conditions": [{"field": "order_count", "op": ">", "value": 1}]}
+        return {"rules": [ok, ok, {"tag": "x", "conditions": list(conditions)}]}
+
+    unknown = await client.put(f"{A}/tag-rules", json=rules({"field": "shoe_size", "op": "=", "value": 42}),
+                               headers=admin)
+    assert _fields(unknown) == ["rules[2].conditions[0].field"]
+    assert unknown.headers["content-type"].startswith("application/problem+json")
+    assert "unknown fact" in unknown.json()["errors"][0]["message"]
+    bad_op = await client.put(f"{A}/tag-rules", json=rules({"field": "order_count", "op": "~", "value": 1}),
+                              headers=admin)
+    assert _fields(bad_op) == ["rules[2].conditions[0].op"]
+    assert _fields(await client.put(f"{A}/tag-rules", json=rules({"field": "order_count", "op": ">"}),
+                                    headers=admin)) == ["rules[2].conditions[0].value"]
+    assert _fields(await client.put(f"{A}/tag-rules", json={"rules": [{"tag": "x", "conditions": []}]},
+                                    headers=admin)) == ["rules[0].conditions"]
+    both = {"use_defaults": True, "rules": rules()["rules"][:1]}
+    assert _fields(await client.put(f"{A}/tag-rules", json=both, headers=admin)) == ["rules"]
+
+
+async def test_tag_rules_are_for_the_brands_admins_only(client, as_role) -> None:
+    body = {"use_defaults": True}
+    for role in ("store_manager", "clerk", "analyst"):
+        headers = as_role(role, store_ids=("store-a1",) if role != "analyst" else ())
+        assert (await client.get(f"{A}/tag-rules", headers=headers)).status_code == 403
+        assert (await client.put(f"{A}/tag-rules", json=body, headers=headers)).status_code == 403
+    other = as_role("brand_admin", brand_id=BRAND_B)
+    assert (await client.get(f"{A}/tag-rules", headers=other)).status_code == 404
+    assert (await client.put(f"{A}/tag-rules", json=body, headers=other)).status_code == 404
+    assert (await client.put(f"{A}/tag-rules", json=body, headers=as_role("brand_admin"))).status_code == 200
 
 
 async def test_staff_deactivation(client, as_role, backends) -> None:

@@ -71,3 +71,64 @@ async def test_import_reports_bad_rows_and_search_transfer_erase(api, admin, bra
     assert (await api.get(f"/v1/brands/{b}/members/{member['id']}", headers=admin)).status_code == 404
     gone = await api.get(f"/v1/brands/{b}/members", params={"phone": kit.phone(base + 1)}, headers=admin)
     assert gone.json()["items"] == []
+
+
+async def _brand_admin(api: httpx.AsyncClient, admin: dict[str, str], kit: Any) -> tuple[str, str, dict[str, str]]:
+    """A new brand with a store and its own brand admin; returns (brand id, store id, the admin's headers)."""
+    b = await api.post("/v1/brands", json={"code": kit.unique("tr"), "name": "规则品牌"}, headers=admin)
+    assert b.status_code == 201, b.text
+    brand_id = b.json()["id"]
+    s = await api.post(f"/v1/brands/{brand_id}/stores", json={"code": kit.unique("s"), "name": "店"}, headers=admin)
+    assert s.status_code == 201, s.text
+    username, password = kit.unique("ba"), "brand-admin-pass-1"
+    staff = await api.post(
+        f"/v1/brands/{brand_id}/staff",
+        json={"username": username, "password": password, "display_name": "Admin", "role": "brand_admin",
+              "store_ids": []},
+        headers=admin,
+    )
+    assert staff.status_code == 201, staff.text
+    login = await api.post("/v1/auth/token", json={"username": username, "password": password})
+    assert login.status_code == 200, login.text
+    return brand_id, s.json()["id"], {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+
+async def test_a_brand_admin_replaces_the_tag_rules_and_members_are_retagged(api, admin, kit) -> None:
+    b, store_id, mine = await _brand_admin(api, admin, kit)
+    _, _, theirs = await _brand_admin(api, admin, kit)
+    base = int(kit.unique("").split("x")[-1]) * 10 + 60_000_000
+    ids = []
+    for i in range(3):
+        r = await api.post(f"/v1/brands/{b}/members", json={"phone": kit.phone(base + i), "store_id": store_id},
+                           headers=mine)
+        assert r.status_code == 201, r.text
+        assert r.json()["auto_tags"] == ["new_member"]
+        ids.append(r.json()["id"])
+
+    defaults = await api.get(f"/v1/brands/{b}/tag-rules", headers=mine)
+    assert defaults.status_code == 200 and defaults.json()["is_default"] is True
+    assert (await api.get(f"/v1/brands/{b}/tag-rules", headers=theirs)).status_code == 404
+    bad = await api.put(f"/v1/brands/{b}/tag-rules", headers=mine, json={"rules": [
+        {"tag": "ok", "conditions": [{"field": "order_count", "op": ">", "value": 0}]},
+        {"tag": "ok", "conditions": [{"field": "order_count", "op": ">", "value": 0}]},
+        {"tag": "x", "conditions": [{"field": "shoe_size", "op": "=", "value": 42}]},
+    ]})
+    assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in bad.json()["errors"]] == ["rules[2].conditions[0].field"]
+
+    rules = {"rules": [{"tag": "fresh", "conditions": [{"field": "days_since_registration", "op": "<=", "value": 7}]}]}
+    put = await api.put(f"/v1/brands/{b}/tag-rules", json=rules, headers=mine)
+    assert put.status_code == 200, put.text
+    assert put.json()["rules"] == rules["rules"] and put.json()["reevaluation"]["state"] in ("pending", "done")
+
+    done = await kit.eventually(
+        lambda: api.get(f"/v1/brands/{b}/tag-rules", headers=mine),
+        lambda r: r.json()["reevaluation"]["state"] == "done",
+    )
+    assert {k: done.json()["reevaluation"][k] for k in ("total", "processed", "changed")} == {
+        "total": 3, "processed": 3, "changed": 3}
+    for member_id in ids:
+        got = await api.get(f"/v1/brands/{b}/members/{member_id}", headers=mine)
+        assert got.json()["auto_tags"] == ["fresh"]
+    tagged = await api.get(f"/v1/brands/{b}/members", params={"tag": "fresh"}, headers=mine)
+    assert {m["id"] for m in tagged.json()["items"]} == set(ids)

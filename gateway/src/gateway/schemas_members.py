@@ -8,11 +8,12 @@ so a phone is never shown in full by mistake and never masked twice (``138****80
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 from google.protobuf.timestamp_pb2 import Timestamp
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, model_validator
 
 from crm.members.v1 import members_pb2
 from gateway.schemas import Code, Consents, Id, IsoDate, Phone, RequestBody, StaffOut, Text, mask_phone
@@ -349,6 +350,86 @@ class AttributeDefinitions(RequestBody):
         {"name": "pet_species", "label": "Pet species", "type": "enum", "options": ["cat", "dog"]}]}]})
 
     definitions: Annotated[list[AttributeDefinitionBody], Field(max_length=200)]
+
+
+# --- automatic tag rules ------------------------------------------------------------------------------
+
+TAG_RULE_FIELDS = ("order_count", "total_spend_fen", "days_since_last_order", "days_since_registration",
+                   "days_since_new_category", "gender", "model_churn_risk", "p_alive", "attributes.<name>")
+
+
+class TagConditionBody(RequestBody):
+    """``field op value`` over a fact the tag engine knows (the service checks the value's type per fact)."""
+
+    field: Annotated[str, StringConstraints(min_length=1, max_length=80)] = Field(
+        description="One of " + ", ".join(TAG_RULE_FIELDS), examples=["days_since_last_order"])
+    op: Literal["=", "!=", ">", ">=", "<", "<=", "in"]
+    value: JsonValue = Field(description="A number, text, true/false, or a list of them for `in`", examples=[180])
+
+    @classmethod
+    def of(cls, c: members_pb2.TagCondition) -> TagConditionBody:
+        return cls.model_construct(field=c.field, op=c.op, value=json.loads(c.value_json or "null"))
+
+
+class TagRuleBody(RequestBody):
+    """The member carries ``tag`` while every condition holds; several rules for one tag are alternatives."""
+
+    tag: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+    conditions: Annotated[list[TagConditionBody], Field(min_length=1, max_length=10)]
+
+    def to_proto(self) -> members_pb2.TagRule:
+        return members_pb2.TagRule(tag=self.tag, conditions=[
+            members_pb2.TagCondition(field=c.field, op=c.op, value_json=json.dumps(c.value, ensure_ascii=False))
+            for c in self.conditions])
+
+    @classmethod
+    def of(cls, r: members_pb2.TagRule) -> TagRuleBody:
+        return cls.model_construct(tag=r.tag, conditions=[TagConditionBody.of(c) for c in r.conditions])
+
+
+class TagRulesPut(RequestBody):
+    """The brand's whole rule set (PUT replaces it); ``use_defaults: true`` with no rules restores the defaults."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"rules": [
+        {"tag": "churn_risk", "conditions": [{"field": "order_count", "op": ">=", "value": 1},
+                                             {"field": "days_since_last_order", "op": ">", "value": 120}]},
+        {"tag": "vip", "conditions": [{"field": "total_spend_fen", "op": ">=", "value": 1000000}]},
+        {"tag": "vip", "conditions": [{"field": "attributes.level", "op": "in", "value": ["gold", "black"]}]},
+    ]}]})
+
+    rules: Annotated[list[TagRuleBody], Field(max_length=50)] = Field(default_factory=list)
+    use_defaults: bool = False
+
+
+class TagRulesJobOut(BaseModel):
+    """The re-evaluation of the brand's members after its rules changed (a background job)."""
+
+    id: str
+    state: Literal["pending", "done", "failed"]
+    total: int
+    processed: int
+    changed: int
+
+
+class TagRulesOut(BaseModel):
+    """The rules in force (the defaults until the brand sets its own) and the last re-evaluation's progress."""
+
+    brand_id: str
+    is_default: bool
+    rules: list[TagRuleBody]
+    updated_at: datetime | None
+    updated_by: str | None
+    reevaluation: TagRulesJobOut | None
+
+    @classmethod
+    def of(cls, r: members_pb2.TagRules) -> TagRulesOut:
+        job = r.reevaluation if r.HasField("reevaluation") else None
+        return cls(
+            brand_id=r.brand_id, is_default=r.is_default, rules=[TagRuleBody.of(x) for x in r.rules],
+            updated_at=_ts(r.updated_at, r.HasField("updated_at")), updated_by=r.updated_by or None,
+            reevaluation=TagRulesJobOut(id=job.id, state=job.state, total=job.total, processed=job.processed,
+                                        changed=job.changed) if job else None,
+        )
 
 
 # --- directory ----------------------------------------------------------------------------------------

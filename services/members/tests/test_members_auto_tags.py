@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import pytest_asyncio
@@ -18,6 +19,7 @@ from crm.loyalty.v1 import events_pb2 as loyalty_events
 from crm.members.v1 import events_pb2, members_pb2
 from crm.members.v1.members_pb2_grpc import MembersServiceStub
 from crm_common.bus import EventBus
+from crm_common.errors import RemoteError
 from crm_common.events import build_envelope, decode
 from crm_common.grpc_client import stub
 from crm_common.grpc_server import serving
@@ -134,7 +136,7 @@ async def test_a_new_brand_gets_its_daily_run_at_4_local(client: MembersServiceS
 
     [job] = await _daily_jobs(db, brand.id)
 
-    local = job["run_at"].astimezone(__import__("zoneinfo").ZoneInfo("Asia/Shanghai"))
+    local = job["run_at"].astimezone(ZoneInfo("Asia/Shanghai"))
     assert (local.hour, local.minute, job["state"]) == (4, 0, "pending")
     assert timedelta(0) < job["run_at"] - datetime.now(UTC) <= timedelta(days=1)
 
@@ -260,3 +262,92 @@ async def test_a_crashed_daily_run_resumes_after_its_last_step_without_repeating
     for member in members:
         assert "new_member" not in (await _get(client, brand, member)).auto_tags
         assert len(await _tag_events(db, brand.id, member.id)) == 1
+
+
+# --- brand rules ----------------------------------------------------------------------------------------
+
+
+async def _error(call: Any) -> RemoteError:
+    with pytest.raises(RemoteError) as err:
+        await call
+    return err.value
+
+
+def _rule(tag: str, *conditions: tuple[str, str, str]) -> pb.TagRule:
+    return pb.TagRule(tag=tag, conditions=[pb.TagCondition(field=f, op=o, value_json=v) for f, o, v in conditions])
+
+
+async def test_a_brand_starts_with_the_default_rules(client: MembersServiceStub) -> None:
+    brand, _ = await _brand_with_store(client)
+
+    rules = await client.GetTagRules(pb.GetTagRulesRequest(brand_id=brand.id))
+
+    assert rules.is_default and not rules.HasField("reevaluation")
+    assert [r.tag for r in rules.rules] == [
+        "high_value",
+        "repeat_buyer",
+        "churn_risk",
+        "churn_risk",
+        "new_member",
+        "new_product_tryer",
+    ]
+    assert (await _error(client.GetTagRules(pb.GetTagRulesRequest(brand_id="b_nope")))).reason == "BRAND_NOT_FOUND"
+
+
+async def test_invalid_rules_name_the_field_and_change_nothing(client: MembersServiceStub) -> None:
+    brand, _ = await _brand_with_store(client)
+    ok = _rule("ok", ("order_count", ">", "1"))
+    request = pb.PutTagRulesRequest(brand_id=brand.id, rules=[ok, ok, _rule("x", ("shoe_size", "=", "42"))])
+
+    err = await _error(client.PutTagRules(request))
+
+    assert err.code.name == "INVALID_ARGUMENT" and err.field == "rules[2].conditions[0].field"
+    assert "未知" in err.message and "unknown fact" in err.message
+    bad_json = pb.PutTagRulesRequest(brand_id=brand.id, rules=[_rule("x", ("order_count", ">", "{oops"))])
+    assert (await _error(client.PutTagRules(bad_json))).field == "rules[0].conditions[0].value"
+    assert (await client.GetTagRules(pb.GetTagRulesRequest(brand_id=brand.id))).is_default
+
+
+async def test_new_rules_reevaluate_the_brands_members_in_a_job_with_progress(
+    client: MembersServiceStub, db: Any, service: Any
+) -> None:
+    brand, store = await _brand_with_store(client)
+    other, other_store = await _brand_with_store(client)
+    members = [await _register(client, brand, store) for _ in range(3)]
+    bystander = await _register(client, other, other_store)
+    service.extra["auto_tags"].batch = 2
+    try:
+        put = await client.PutTagRules(
+            pb.PutTagRulesRequest(
+                brand_id=brand.id,
+                actor_id="st_admin",
+                rules=[
+                    _rule("fresh", ("days_since_registration", "<=", "7")),
+                    _rule("fresh", ("attributes.level", "in", '["gold"]')),
+                ],
+            )
+        )
+        assert not put.is_default and put.updated_by == "st_admin" and put.reevaluation.state == "pending"
+        # The rules apply to new writes at once.
+        late = await _register(client, brand, store)
+        assert list(late.auto_tags) == ["fresh"]
+
+        rules = put
+        for _ in range(300):
+            rules = await client.GetTagRules(pb.GetTagRulesRequest(brand_id=brand.id))
+            if rules.reevaluation.state == "done":
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        service.extra["auto_tags"].batch = 100
+
+    job = rules.reevaluation
+    assert (job.state, job.total, job.processed, job.changed) == ("done", 4, 4, 3)
+    for member in members:
+        assert list((await _get(client, brand, member)).auto_tags) == ["fresh"]
+        [event] = await _tag_events(db, brand.id, member.id)
+        assert "fresh" in event.tags and "new_member" not in event.tags
+    assert list((await _get(client, other, bystander)).auto_tags) == ["new_member"]
+
+    back = await client.PutTagRules(pb.PutTagRulesRequest(brand_id=brand.id, use_defaults=True))
+    assert back.is_default and [r.tag for r in back.rules][-2] == "new_member"

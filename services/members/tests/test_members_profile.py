@@ -597,7 +597,10 @@ async def test_purchase_model_score_tags_churn_risk_and_a_later_score_clears_it(
 
     async def score(churn_risk: bool, p_alive: float, calibration_end: str) -> pb.Member:
         event = reporting_events.ChurnRiskScored(
-            brand_id=world.brand.id, member_id=member.id, p_alive=p_alive, churn_risk=churn_risk,
+            brand_id=world.brand.id,
+            member_id=member.id,
+            p_alive=p_alive,
+            churn_risk=churn_risk,
             calibration_end=calibration_end,
         )
         await bus.publish(build_envelope(event, source="reporting", brand_id=world.brand.id, subject=member.id))

@@ -46,6 +46,8 @@ from gateway.schemas_members import (
     MergeCreate,
     MergeOut,
     NoteCreate,
+    TagRulesOut,
+    TagRulesPut,
     TagsAdd,
     TimelineEntryOut,
     TransferCreate,
@@ -554,3 +556,30 @@ async def put_attributes(brand_id: str, body: AttributeDefinitions, clients: Cli
         brand_id=brand_id, definitions=[d.to_proto() for d in body.definitions])), not_found_as="brand")
     return AttributeDefinitions.model_construct(definitions=[AttributeDefinitionBody.of(d) for d in defs.definitions])
 
+
+
+# --- automatic tag rules ------------------------------------------------------------------------------
+
+Admin = Annotated[Principal, Depends(brand_access(Permission.DIRECTORY_WRITE))]
+
+
+@router.get("/tag-rules", response_model=TagRulesOut, responses=problem_responses(401, 403, 404))
+async def get_tag_rules(brand_id: str, clients: ClientsDep, _: Admin) -> TagRulesOut:
+    """The brand's automatic tag rules (the defaults until it sets its own) and the progress of the members'
+    re-evaluation after the last change (brand admins)."""
+    rules = await rpc(clients.members.GetTagRules(members_pb2.GetTagRulesRequest(brand_id=brand_id)),
+                      not_found_as="brand")
+    return TagRulesOut.of(rules)
+
+
+@router.put("/tag-rules", response_model=TagRulesOut, responses=problem_responses(401, 403, 404, 422))
+async def put_tag_rules(brand_id: str, body: TagRulesPut, clients: ClientsDep, caller: Admin) -> TagRulesOut:
+    """Replace the brand's automatic tag rules (brand admins). New writes use them at once; every member is
+    re-evaluated in the background (see `reevaluation`), and each changed member emits MemberUpdated.
+    An invalid rule is a 422 naming the field, e.g. `rules[2].conditions[0].field`."""
+    if body.use_defaults and body.rules:
+        raise invalid(("rules", "must be empty when use_defaults is true"))
+    rules = await rpc(clients.members.PutTagRules(members_pb2.PutTagRulesRequest(
+        brand_id=brand_id, rules=[r.to_proto() for r in body.rules], use_defaults=body.use_defaults,
+        actor_id=actor_id(caller))), not_found_as="brand")
+    return TagRulesOut.of(rules)
