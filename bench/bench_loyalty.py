@@ -203,7 +203,7 @@ async def _run(infra: Infra, tmp: Path) -> list[str]:
         env = {
             **os.environ, "CRM_ENV": "dev", "CRM_SERVICE_NAME": "loyalty", "CRM_PG_DSN": dsn,
             "CRM_NATS_URL": infra.nats_url, "CRM_MEMBERS_ADDR": members_addr, "CRM_GRPC_PORT": str(port),
-            "CRM_METRICS_PORT": str(free_port()), "CRM_PG_POOL_MAX": str(CONCURRENCY),
+            "CRM_METRICS_PORT": str(free_port()),
             "CRM_SHUTDOWN_GRACE_SECONDS": "1", "CRM_DRAIN_DELAY_SECONDS": "0",
         }
         argv = [sys.executable, "-m", "loyalty"]
