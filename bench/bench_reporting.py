@@ -421,7 +421,8 @@ async def _ingestion_rows(pool: asyncpg.Pool, nats_url: str) -> list[str]:
         await close_all(channel)
         await bus.close()
     subject = Result(
-        "fact builder (NATS → inbox → fact + lines + 2 rollups, 1 txn/event)", [INGEST_EVENTS / consumer_s]
+        "fact builder (NATS → inbox → facts, lines, rollups, purchase days; one transaction per fetched batch)",
+        [INGEST_EVENTS / consumer_s],
     )
     baseline = Result("bare INSERT loop into order_facts, autocommit", [INGEST_EVENTS / bare_s])
     return [
