@@ -62,6 +62,10 @@ def test_a_tag_with_two_rules_holds_when_either_does() -> None:
         ),
         ([{"tag": "x", "conditions": [{"field": "gender", "op": ">", "value": "f"}]}], "rules[0].conditions[0].op"),
         (
+            [{"tag": "x", "conditions": [{"field": "attributes.n", "op": ">", "value": 10**30}]}],
+            "rules[0].conditions[0].value",
+        ),
+        (
             [{"tag": "x", "conditions": [{"field": "model_churn_risk", "op": "=", "value": "yes"}]}],
             "rules[0].conditions[0].value",
         ),

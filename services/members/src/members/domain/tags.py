@@ -152,8 +152,16 @@ def _bilingual(zh: str, en: str) -> str:
     return f"{zh} / {en}"
 
 
+_MAX_NUMBER = 10**15  # far beyond any count, fen amount or day count, and within what BSON and floats hold exactly
+
+
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and abs(value) <= _MAX_NUMBER
+    )
 
 
 def _bad(field: str, zh: str, en: str) -> InvalidArgument:
