@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
+import uvloop
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
@@ -189,7 +190,9 @@ def main(
         host = ServiceHost(await build(settings), settings)
         await host.serve()
 
-    asyncio.run(run())
+    # uvloop: the event loop asyncpg is built for; grpc.aio runs on any asyncio loop.
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(run())
 
 
 @contextlib.asynccontextmanager
