@@ -37,8 +37,9 @@ def _at(text: str) -> datetime:
 
 
 def _order(b: str, order_id: str, member: str, at: str, fen: int, store: str = "S1") -> OrderRecorded:
-    msg = OrderRecorded(brand_id=b, order_id=order_id, external_id=order_id, store_id=store, member_id=member,
-                        total_fen=fen)
+    msg = OrderRecorded(
+        brand_id=b, order_id=order_id, external_id=order_id, store_id=store, member_id=member, total_fen=fen
+    )
     msg.occurred_at.FromDatetime(_at(at))
     return msg
 
@@ -80,8 +81,13 @@ async def test_rebuild_of_one_brand_restores_its_facts_and_leaves_others_alone(l
     for brand in (b, other):
         await live.pool.execute("DELETE FROM order_facts WHERE brand_id = $1 AND order_id = 'o1'", brand)
         await live.pool.execute("UPDATE daily_store_rollup SET revenue_fen = 0 WHERE brand_id = $1", brand)
-        await live.pool.execute("UPDATE order_facts SET member_id = 'B' WHERE brand_id = $1 AND order_id = 'o2'",
-                                brand)
+        await live.pool.execute("UPDATE order_facts SET member_id = 'B' WHERE brand_id = $1 AND order_id = 'o2'", brand)
+        # Whole-brand buyers come from the purchase days: lose them too.
+        await live.pool.execute("DELETE FROM purchase_day_facts WHERE brand_id = $1", brand)
+        await live.pool.execute("DELETE FROM member_purchase_days WHERE brand_id = $1", brand)
+        await live.pool.execute(
+            "INSERT INTO purchase_day_facts (brand_id, member_id, local_date) VALUES ($1, 'Z', '2026-03-09')", brand
+        )
     drifted = _figures(await live.kpis(other))
     assert drifted != expected
 
@@ -96,6 +102,15 @@ async def test_rebuild_of_one_brand_restores_its_facts_and_leaves_others_alone(l
     k = await eventually(lambda: live.kpis(b), lambda k: k.orders >= 4)
     await asyncio.sleep(0.5)
     assert _figures(await live.kpis(b)) == (4, 19_500, 20_500, 1_000, 1, 1, 1) == _figures(k)
+    days = await live.pool.fetch(
+        "SELECT local_date, prev_date FROM purchase_day_facts WHERE brand_id = $1 ORDER BY local_date", b
+    )
+    assert [(r["local_date"].day, r["prev_date"] and r["prev_date"].day) for r in days] == [
+        (2, None),
+        (3, 2),
+        (4, 3),
+        (6, 4),
+    ]
     # Nothing of the rebuild is left behind: schema, inbox rows, consumers.
     assert await live.pool.fetchval("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'rebuild\\_%'") == 0
     assert await live.pool.fetchval("SELECT count(*) FROM processed_events WHERE consumer LIKE 'rebuild-%'") == 0
@@ -133,17 +148,26 @@ async def test_reconcile_reports_each_brand_and_the_differences(
     await migrate(ReportingSettings(pg_dsn=dsn, nats_url=nats_url))
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
     fake = FakeLoyalty()
-    service = fake_service("loyalty-fake", loyalty_pb2_grpc.add_LoyaltyServiceServicer_to_server, fake, loyalty_pb2,
-                       "LoyaltyService")
+    service = fake_service(
+        "loyalty-fake", loyalty_pb2_grpc.add_LoyaltyServiceServicer_to_server, fake, loyalty_pb2, "LoyaltyService"
+    )
     try:
         async with pool.acquire() as conn, conn.transaction():
             for brand, orders in (("good", [1000, 2500]), ("short", [700])):
                 await repository.save_brand(conn, brand, "Asia/Shanghai", authoritative=True)
                 for i, fen in enumerate(orders):
-                    await repository.add_order(conn, repository.OrderFact(
-                        brand, f"{brand}-{i}", "S1", "M", datetime(2026, 3, 1, tzinfo=UTC), date(2026, 3, 1), fen))
-            await repository.add_refund(conn, repository.RefundFact(
-                "good", "r1", "good-1", "S1", "M", datetime(2026, 3, 2, tzinfo=UTC), date(2026, 3, 2), 500))
+                    await repository.add_order(
+                        conn,
+                        repository.OrderFact(
+                            brand, f"{brand}-{i}", "S1", "M", datetime(2026, 3, 1, tzinfo=UTC), date(2026, 3, 1), fen
+                        ),
+                    )
+            await repository.add_refund(
+                conn,
+                repository.RefundFact(
+                    "good", "r1", "good-1", "S1", "M", datetime(2026, 3, 2, tzinfo=UTC), date(2026, 3, 2), 500
+                ),
+            )
         fake.totals["good"] = loyalty_pb2.OrderTotals(orders=2, total_fen=3500, refunds=1, refunded_fen=500)
         fake.totals["short"] = loyalty_pb2.OrderTotals(orders=2, total_fen=1500, refunds=0, refunded_fen=0)
         async with serving(service, ServiceSettings(service_name="loyalty-fake", env="test")) as addr:
@@ -155,7 +179,8 @@ async def test_reconcile_reports_each_brand_and_the_differences(
             assert results["good"].ok and results["good"].facts == (2, 3500, 1, 500)
             assert not results["short"].ok
             assert results["short"].describe() == (
-                "short: MISMATCH orders facts=1 loyalty=2 (Δ -1); total_fen facts=700 loyalty=1500 (Δ -800)")
+                "short: MISMATCH orders facts=1 loyalty=2 (Δ -1); total_fen facts=700 loyalty=1500 (Δ -800)"
+            )
             # The command: every brand reporting knows, exit status 1 when any differs.
             settings = ReportingSettings(pg_dsn=dsn, nats_url=nats_url, loyalty_addr=addr, env="test")
             assert await commands.reconcile_command(settings, None) == 1
