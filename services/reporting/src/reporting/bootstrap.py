@@ -9,6 +9,7 @@ from pydantic import field_validator
 
 from crm.members.v1.members_pb2_grpc import MembersServiceStub
 from crm.reporting.v1 import reporting_pb2, reporting_pb2_grpc
+from crm_common import pg
 from crm_common.bus import EventBus
 from crm_common.consumer import EventConsumer, PgInbox, consumers_of
 from crm_common.grpc_client import close_all, stub
@@ -70,7 +71,7 @@ def consumers_for(
 async def build(settings: ReportingSettings) -> Service:
     """Wire the service; connections are made in ``start`` so health stays NOT_SERVING until they are up."""
     # Created unawaited: the servicer can hold it now, and ``await pool`` in start() connects it.
-    pool = asyncpg.create_pool(settings.pg_dsn, min_size=settings.pg_pool_min, max_size=settings.pg_pool_max)
+    pool = pg.create_pool(settings.pg_dsn, min_size=settings.pg_pool_min, max_size=settings.pg_pool_max)
     members, members_channel = stub(
         MembersServiceStub, settings.members_addr, service="members", timeout=settings.rpc_timeout_seconds
     )
