@@ -1,6 +1,7 @@
 """Members through the gateway, on a real socket: lookup by phone (`GET /v1/brands/{b}/members?phone=`) vs a raw
 pymongo ``find_one`` loop on the same embedded MongoDB-wire server, and vs a bare FastAPI JSON route served the
-same way; and import rows/s (a CSV uploaded to ``POST /member-imports`` until the job is done) vs raw
+same way (plus the members service alone, the same audited ``SearchMembers`` over gRPC, to show which layer costs
+what); and import rows/s (a CSV uploaded to ``POST /member-imports`` until the job is done) vs raw
 ``insert_many`` of documents shaped exactly like the imported ones.
 
 Lookups are measured first, in steady state: LOOKUPS members come in through the real import, the collection is
@@ -219,7 +220,7 @@ async def _run(infra: Infra, logs: Path) -> list[str]:
                 httpx.AsyncClient(base_url=gateway_url, headers=headers, timeout=120, limits=limits) as gw,
                 httpx.AsyncClient(base_url=bare_url, timeout=60, limits=limits) as bare,
             ):
-                return await _measure(gw, bare, mongo, brand.id, store.id)
+                return await _measure(gw, bare, mongo, brand.id, store.id, members_addr)
         finally:
             await mongo.close()
 
@@ -241,6 +242,7 @@ async def _measure(
     mongo: AsyncMongoClient[dict[str, Any]],
     brand_id: str,
     store_id: str,
+    members_addr: str,
 ) -> list[str]:
     members = mongo.get_default_database()["members"]
     # Lookups first, in steady state. The members they look up come through the real import (LOOKUPS rows), the
@@ -259,7 +261,7 @@ async def _measure(
     progress(f"members: {LOOKUPS:,} members imported, {PAD_ROWS:,} padded in raw, outbox drained")
     phones = [f"13{LOOKUP_PHONES + i:09d}" for i in range(LOOKUPS)]
     hashes = [d["phone_hash"] async for d in members.find({"brand_id": brand_id}, {"phone_hash": 1}).limit(LOOKUPS)]
-    lookups = await _lookups(gw, bare, members, brand_id, phones, hashes)
+    lookups = await _lookups(gw, bare, members, brand_id, phones, hashes, members_addr)
 
     imported, raw = Result("gateway import", []), Result("raw insert_many", [])
     for r in range(ROUNDS):
@@ -290,7 +292,13 @@ async def _raw_insert(members: Any, template: dict[str, Any], rows: int) -> floa
 
 
 async def _lookups(
-    gw: httpx.AsyncClient, bare: httpx.AsyncClient, members: Any, brand_id: str, phones: list[str], hashes: list[str]
+    gw: httpx.AsyncClient,
+    bare: httpx.AsyncClient,
+    members: Any,
+    brand_id: str,
+    phones: list[str],
+    hashes: list[str],
+    members_addr: str,
 ) -> list[str]:
     gw_raw = _RawHttp(str(gw.base_url).rstrip("/"), {"Authorization": gw.headers["Authorization"]})
     bare_raw = _RawHttp(str(bare.base_url).rstrip("/"))
@@ -316,17 +324,32 @@ async def _lookups(
 
         await _spread(one, n)
 
+    # The members service alone (the same SearchMembers call the gateway makes, audited): which layer costs what.
+    stub, channel = grpc_client.stub(MembersServiceStub, members_addr, service="members", timeout=60.0)
+    access = members_pb2.PiiAccess(actor_id="bench-admin", purpose="GET /v1/brands/{brand_id}/members")
+
+    async def via_grpc(n: int) -> None:
+        async def one(i: int) -> None:
+            request = members_pb2.SearchMembersRequest(brand_id=brand_id, phone=phones[i % len(phones)], access=access)
+            assert len((await stub.SearchMembers(request)).members) == 1
+
+        await _spread(one, n)
+
     lookup, driver, fastapi = Result("gateway", []), Result("pymongo find_one", []), Result("bare FastAPI", [])
+    service = Result("members gRPC", [])
     progress("members: lookup by phone")
     try:
         for _ in range(ROUNDS):  # alternate so machine noise hits all alike
             lookup.rounds += (await measure("gateway GET /members?phone=", via_gateway, ops=LOOKUPS, rounds=1)).rounds
             driver.rounds += (await measure("pymongo find_one", via_driver, ops=LOOKUPS, rounds=1)).rounds
             fastapi.rounds += (await measure("bare FastAPI route", via_bare, ops=LOOKUPS, rounds=1)).rounds
+            service.rounds += (await measure("members SearchMembers over gRPC", via_grpc, ops=LOOKUPS, rounds=1)).rounds
     finally:
         await gw_raw.close()
         await bare_raw.close()
+        await channel.close()
     return [
         report("members lookup by phone via gateway (HTTP→gRPC→Mongo, audited)", lookup, driver, goal=0.5),
         report("members lookup by phone via gateway vs bare FastAPI JSON route", lookup, fastapi),
+        report("members lookup by phone, members service alone over gRPC (audited)", service, driver),
     ]
