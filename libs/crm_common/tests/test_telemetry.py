@@ -47,3 +47,32 @@ def test_phones_and_secrets_are_redacted(json_logs) -> None:  # type: ignore[no-
     structured = next(e for e in lines if e["event"].startswith("lookup"))
     assert structured["member_id"] == "m_1"  # ids stay readable
     assert structured["phone"] == "***"
+
+
+async def test_sql_statements_get_spans_inside_a_recorded_trace_only(pg_dsn_factory) -> None:  # type: ignore[no-untyped-def]
+    import asyncpg
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    instrumentor = telemetry.sampled_asyncpg_instrumentor()
+    instrumentor.instrument(tracer_provider=provider)
+    conn = await asyncpg.connect(pg_dsn_factory("telemetry_spans"))
+    try:
+        await conn.fetchval("SELECT 1")  # no trace at all: no span, no trace of its own
+        with TracerProvider(sampler=ALWAYS_OFF).get_tracer("t").start_as_current_span("unsampled"):
+            await conn.fetchval("SELECT 2")
+        with provider.get_tracer("t").start_as_current_span("sampled"):
+            await conn.fetchval("SELECT 3")
+    finally:
+        await conn.close()
+        instrumentor.uninstrument()
+    spans = exporter.get_finished_spans()
+    sql = [s for s in spans if s.name != "sampled"]
+    assert [s.name for s in sql] == ["SELECT"]
+    assert sql[0].parent is not None and sql[0].parent.span_id == next(
+        s for s in spans if s.name == "sampled"
+    ).context.span_id
