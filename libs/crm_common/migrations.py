@@ -111,7 +111,8 @@ async def migrate_pg(dsn: str, *sql_dirs: SqlDir) -> list[str]:
 # Platform collections of a MongoDB-backed service (outbox, inbox, dead letters, relay leader lock).
 PLATFORM_MONGO_INDEXES: dict[str, list[IndexModel]] = {
     "outbox": [
-        IndexModel([("source", ASCENDING), ("sent_at", ASCENDING), ("created_at", ASCENDING)]),
+        # Covers the relay's query and its sort (created_at, then the time-ordered _id of rows added together).
+        IndexModel([("source", ASCENDING), ("sent_at", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)]),
         IndexModel([("sent_at", ASCENDING)]),
     ],
     "processed_events": [

@@ -151,6 +151,13 @@ class PgOutbox(_Outbox):
         return int(status.split()[-1])
 
 
+def _claimed(until: datetime | None, now: datetime) -> bool:
+    """True while another relay's claim on a row lasts (PyMongo returns naive UTC datetimes)."""
+    if until is None:
+        return False
+    return (until if until.tzinfo else until.replace(tzinfo=UTC)) > now
+
+
 class MongoOutbox(_Outbox):
     """Outbox collection "outbox" in the service's MongoDB; `_id` is the event id."""
 
@@ -224,22 +231,25 @@ class MongoOutbox(_Outbox):
         now = datetime.now(UTC)
         if not await self._lead(owner, now):
             return 0, None
-        claimable = {
-            "source": self.source,
-            "sent_at": None,
-            "$or": [{"claimed_until": None}, {"claimed_until": {"$lt": now}}],
-        }
+        # The oldest unsent rows through the (source, sent_at, created_at, _id) index, sorted by it; rows
+        # another relay claimed are skipped here rather than in the query, which keeps the scan an index range.
+        unsent = {"source": self.source, "sent_at": None}
         order = [("created_at", ASCENDING), ("_id", ASCENDING)]
-        ids = [d["_id"] async for d in self.collection.find(claimable, {"_id": 1}).sort(order).limit(limit)]
+        candidates = [
+            d
+            async for d in self.collection.find(unsent, {"_id": 1, "claimed_until": 1}).sort(order).limit(limit)
+        ]
+        ids = [d["_id"] for d in candidates if not _claimed(d.get("claimed_until"), now)]
         if not ids:
             return 0, None
         # A fresh token per claim: we publish exactly the rows this update_many won, nothing more.
         token = f"{owner}:{uuid.uuid4().hex}"
         await self.collection.update_many(
-            {"_id": {"$in": ids}, **claimable},
+            {"_id": {"$in": ids}, "sent_at": None, "claimed_until": {"$not": {"$gt": now}}},
             {"$set": {"claimed_by": token, "claimed_until": now + self.LEASE}},
         )
-        docs = [d async for d in self.collection.find({"claimed_by": token, "sent_at": None}).sort(order)]
+        won = {d["_id"]: d async for d in self.collection.find({"_id": {"$in": ids}, "claimed_by": token})}
+        docs = [won[i] for i in ids if i in won]  # ids are in stream order already
         pending = [_Pending(d["_id"], EventEnvelope.FromString(d["envelope"]), d.get("trace") or {}) for d in docs]
         done, error = await _publish_in_order(bus, pending, self.source)
         if done:
