@@ -11,6 +11,7 @@ import pytest
 
 from gateway.app import create_app
 from gateway.auth import TokenIssuer
+from gateway.errors import ProblemError
 from gateway.settings import GatewaySettings
 
 PROBLEM = "application/problem+json"
@@ -265,3 +266,22 @@ async def test_pos_key_seen_recently_works_through_a_kv_outage_and_a_new_key_doe
     assert (await keys.authenticate(secret)).id == key.id
     with pytest.raises(ConnectionError):
         await keys.authenticate(unseen)
+
+
+def test_a_verified_token_is_remembered_until_it_expires_and_no_longer() -> None:
+    issuer = TokenIssuer({"k1": OLD_KEY}, 1)
+    token = issuer.issue(staff_id="s", role="group_admin", brand_id="", store_ids=())
+    first = issuer.verify(token)
+    assert issuer.verified_before(token) == first
+    assert issuer.verify(token) is first
+    # A forged copy (another signature) is not the remembered token: it is verified, and refused.
+    forged = token[: token.rindex(".") + 1] + ("A" if token[-1] != "A" else "B") * 10
+    with pytest.raises(ProblemError) as refused:
+        issuer.verify(forged)
+    assert refused.value.status == 401
+    # Past its expiry a remembered token is a 401 like any other expired one.
+    time.sleep(max(0.0, first.expires_at - time.time()) + 0.2)
+    assert issuer.verified_before(token) is None
+    with pytest.raises(ProblemError) as expired:
+        issuer.verify(token)
+    assert expired.value.status == 401

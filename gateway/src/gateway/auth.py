@@ -168,6 +168,9 @@ class MemberPrincipal:
         return f"member:{self.member_id}"
 
 
+_VERIFIED_CACHE_SIZE = 10_000  # distinct live staff tokens remembered per gateway replica
+
+
 class TokenIssuer:
     """Signs with the active key and verifies with any configured key, chosen by the token's ``kid``.
 
@@ -183,6 +186,10 @@ class TokenIssuer:
             raise ValueError(f"active kid {self.active_kid!r} has no key")
         self.ttl_seconds = ttl_seconds
         self.member_ttl_seconds = member_ttl_seconds
+        # Staff tokens verified before, until they expire: a token's signature and claims never change and the
+        # keys are fixed for this issuer's life, so a repeat costs a dict lookup instead of two JWT decodes.
+        # Revocation is checked on every request, apart from this.
+        self._verified: dict[str, Principal] = {}
 
     def _sign(self, claims: dict[str, Any]) -> str:
         return jwt.encode(claims, self._keys[self.active_kid], algorithm=ALGORITHM,
@@ -228,8 +235,28 @@ class TokenIssuer:
             return None
         return aud if isinstance(aud, str) else None
 
+    def verified_before(self, token: str) -> Principal | None:
+        """The principal of a staff token this issuer verified before and that has not expired yet."""
+        known = self._verified.get(token)
+        if known is None:
+            return None
+        if known.expires_at <= time.time():
+            self._verified.pop(token, None)
+            return None
+        return known
+
     def verify(self, token: str) -> Principal:
         """The principal of a valid staff token; a 401 problem for anything else (signature, alg, expiry...)."""
+        known = self.verified_before(token)
+        if known is not None:
+            return known
+        caller = self._verify(token)
+        if len(self._verified) >= _VERIFIED_CACHE_SIZE:
+            self._verified.pop(next(iter(self._verified)))  # the oldest entry
+        self._verified[token] = caller
+        return caller
+
+    def _verify(self, token: str) -> Principal:
         claims = self._decode(token, STAFF_AUDIENCE, _STAFF_CLAIMS)
         try:
             role = Role(claims["role"])
@@ -286,10 +313,12 @@ async def principal(
     elif credentials is not None and credentials.scheme.lower() == "bearer" and credentials.credentials:
         issuer: TokenIssuer = state.tokens
         token = credentials.credentials
-        if issuer.audience_of(token) == MEMBER_AUDIENCE:
-            issuer.verify_member(token)  # a forged "member" token is a 401, a real one a 403
-            raise forbidden("A member token opens /v1/app/me only.")
-        caller = issuer.verify(token)
+        caller = issuer.verified_before(token)
+        if caller is None:
+            if issuer.audience_of(token) == MEMBER_AUDIENCE:
+                issuer.verify_member(token)  # a forged "member" token is a 401, a real one a 403
+                raise forbidden("A member token opens /v1/app/me only.")
+            caller = issuer.verify(token)
         if await state.sessions.is_revoked(caller.token_id, caller.session_id):
             raise unauthenticated("The access token has been revoked.")
         state.limiter.check(f"staff:{caller.staff_id}")
@@ -351,7 +380,8 @@ def require_store(caller: Principal, store_id: str | None, resource: str) -> Non
 def brand_access(permission: Permission) -> Callable[..., Any]:
     """Dependency factory: the caller, checked against the path's ``brand_id`` and ``permission``."""
 
-    def dependency(brand_id: str, caller: Annotated[Principal, Depends(principal)]) -> Principal:
+    # async although it does no I/O: FastAPI runs a sync dependency in its threadpool, a thread hop per request.
+    async def dependency(brand_id: str, caller: Annotated[Principal, Depends(principal)]) -> Principal:
         require_brand(caller, brand_id)
         require_permission(caller, permission)
         return caller
@@ -362,7 +392,7 @@ def brand_access(permission: Permission) -> Callable[..., Any]:
 def group_access(permission: Permission) -> Callable[..., Any]:
     """Dependency factory for routes outside any brand (creating a brand)."""
 
-    def dependency(caller: Annotated[Principal, Depends(principal)]) -> Principal:
+    async def dependency(caller: Annotated[Principal, Depends(principal)]) -> Principal:  # async: see above
         require_permission(caller, permission)
         return caller
 
