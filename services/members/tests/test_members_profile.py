@@ -7,8 +7,6 @@ import asyncio
 import csv
 import io
 import json
-import uuid
-from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +14,6 @@ import grpc
 import pytest
 import pytest_asyncio
 from openpyxl import Workbook
-from pymongo import AsyncMongoClient
 
 from crm.loyalty.v1 import events_pb2 as loyalty_events
 from crm.members.v1 import members_pb2
@@ -24,53 +21,12 @@ from crm.members.v1.members_pb2_grpc import MembersServiceStub
 from crm_common.bus import EventBus
 from crm_common.errors import RemoteError
 from crm_common.events import build_envelope
-from crm_common.grpc_client import stub
-from crm_common.grpc_server import serving
-from members.bootstrap import Settings, build
+from members.bootstrap import Settings
+
+from .conftest import phone as _phone
+from .conftest import uid as _uid
 
 pb = members_pb2
-
-
-def _uid() -> str:
-    return uuid.uuid4().hex[:10]
-
-
-def _phone() -> str:
-    return "139" + str(uuid.uuid4().int % 10**8).zfill(8)
-
-
-@pytest_asyncio.fixture(scope="module")
-async def settings(mongo_uri_factory: Callable[[str], str], nats_url: str) -> Settings:
-    return Settings(
-        mongo_uri=mongo_uri_factory("members_profile"),
-        nats_url=nats_url,
-        env="test",
-        pii_key="test-pii-key-not-a-real-secret",
-        admin_password="admin-test-password",
-        grpc_port=0,
-    )
-
-
-@pytest_asyncio.fixture(scope="module")
-async def service(settings: Settings) -> AsyncIterator[Any]:
-    svc = await build(settings)
-    async with serving(svc, settings) as address:
-        svc.extra["address"] = address
-        yield svc
-
-
-@pytest_asyncio.fixture(scope="module")
-async def client(service: Any) -> AsyncIterator[MembersServiceStub]:
-    members_stub, channel = stub(MembersServiceStub, service.extra["address"], service="members", timeout=60.0)
-    yield members_stub
-    await channel.close()
-
-
-@pytest_asyncio.fixture(scope="module")
-async def db(settings: Settings) -> AsyncIterator[Any]:
-    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongo_uri, tz_aware=True)
-    yield mongo.get_default_database()
-    await mongo.close()
 
 
 async def _error(call: Any) -> RemoteError:

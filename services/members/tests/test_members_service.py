@@ -3,66 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
 import nats
 import pytest
-import pytest_asyncio
 from nats.js.api import ConsumerConfig, DeliverPolicy
-from pymongo import AsyncMongoClient
 
 from crm.common.v1.types_pb2 import GeoPoint
 from crm.members.v1 import events_pb2, members_pb2
 from crm.members.v1.members_pb2_grpc import MembersServiceStub
 from crm_common.errors import RemoteError
 from crm_common.events import decode
-from crm_common.grpc_client import stub
-from crm_common.grpc_server import serving
-from members.bootstrap import Settings, build
+from members.bootstrap import Settings
 
-ADMIN_PASSWORD = "admin-test-password"
-
-
-def _uid() -> str:
-    return uuid.uuid4().hex[:10]
-
-
-def _phone() -> str:
-    """A valid, test-unique Chinese mobile number (139 + 8 random digits)."""
-    return "139" + str(uuid.uuid4().int % 10**8).zfill(8)
-
-
-@pytest_asyncio.fixture(scope="module")
-async def settings(mongo_uri_factory: Callable[[str], str], nats_url: str) -> Settings:
-    return Settings(
-        mongo_uri=mongo_uri_factory("members_component"),
-        nats_url=nats_url,
-        env="test",
-        pii_key="test-pii-key-not-a-real-secret",
-        admin_password=ADMIN_PASSWORD,
-        grpc_port=0,
-    )
-
-
-@pytest_asyncio.fixture(scope="module")
-async def client(settings: Settings) -> AsyncIterator[MembersServiceStub]:
-    service = await build(settings)
-    async with serving(service, settings) as address:
-        members_stub, channel = stub(MembersServiceStub, address, service="members", timeout=30.0)
-        try:
-            yield members_stub
-        finally:
-            await channel.close()
-
-
-@pytest_asyncio.fixture(scope="module")
-async def db(settings: Settings) -> AsyncIterator[Any]:
-    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongo_uri, tz_aware=True)
-    yield mongo.get_default_database()
-    await mongo.close()
+from .conftest import ADMIN_PASSWORD
+from .conftest import phone as _phone
+from .conftest import uid as _uid
 
 
 async def _brand(client: MembersServiceStub, **fields: Any) -> members_pb2.Brand:
