@@ -121,6 +121,9 @@ def sampled_asyncpg_instrumentor() -> Any:
     The stock one parses the SQL and builds a span per statement even when the trace is not sampled (~9% of a
     busy service's CPU), and statements outside any span (relay polls, job claims) would each start a trace.
     """
+    global _sampled_asyncpg
+    if _sampled_asyncpg is not None:
+        return _sampled_asyncpg
     from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 
     class SampledAsyncPGInstrumentor(AsyncPGInstrumentor):  # type: ignore[misc]
@@ -129,9 +132,7 @@ def sampled_asyncpg_instrumentor() -> Any:
                 return await func(*args, **kwargs)
             return await super()._do_execute(func, instance, args, kwargs)
 
-    global _sampled_asyncpg
-    if _sampled_asyncpg is None:
-        _sampled_asyncpg = SampledAsyncPGInstrumentor()
+    _sampled_asyncpg = SampledAsyncPGInstrumentor()
     return _sampled_asyncpg
 
 

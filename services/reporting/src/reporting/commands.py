@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-import asyncpg
-
 from crm.loyalty.v1.loyalty_pb2_grpc import LoyaltyServiceStub
 from crm.members.v1.members_pb2_grpc import MembersServiceStub
+from crm_common import pg
 from crm_common.bus import EventBus
 from crm_common.grpc_client import close_all, stub
 from reporting.adapters.maintenance import Rebuild, known_brands, reconcile
@@ -19,7 +18,7 @@ COMMANDS = ("rebuild", "reconcile")
 
 async def rebuild(settings: ReportingSettings, brand_id: str | None) -> int:
     """Replay the streams into fresh facts and swap them in; 0 on success."""
-    pool = await asyncpg.create_pool(settings.pg_dsn, min_size=1, max_size=2)
+    pool = await pg.create_pool(settings.pg_dsn, min_size=1, max_size=2)
     members, channel = stub(MembersServiceStub, settings.members_addr, service="members",
                             timeout=settings.rpc_timeout_seconds)
     bus = await EventBus.connect(settings.nats_url, name=f"{settings.service_name}-rebuild")
@@ -36,7 +35,7 @@ async def rebuild(settings: ReportingSettings, brand_id: str | None) -> int:
 
 async def reconcile_command(settings: ReportingSettings, brand_id: str | None) -> int:
     """Print each brand's comparison with loyalty; 1 when any brand differs."""
-    pool = await asyncpg.create_pool(settings.pg_dsn, min_size=1, max_size=2)
+    pool = await pg.create_pool(settings.pg_dsn, min_size=1, max_size=2)
     loyalty, channel = stub(LoyaltyServiceStub, settings.loyalty_addr, service="loyalty",
                             timeout=settings.rpc_timeout_seconds)
     try:

@@ -20,6 +20,7 @@ from nats.js.errors import NotFoundError
 from crm.loyalty.v1 import loyalty_pb2
 from crm.loyalty.v1.loyalty_pb2_grpc import LoyaltyServiceStub
 from crm.members.v1.members_pb2_grpc import MembersServiceStub
+from crm_common import pg
 from crm_common.bus import EventBus
 from crm_common.consumer import EventConsumer, Handler, PgInbox, route
 from crm_common.events import Event
@@ -161,7 +162,7 @@ class Rebuild:
         started = time.monotonic()
         await self._prepare()
         # The handlers' unqualified table names resolve to the fresh copies; the inbox stays in public.
-        replay_pool = await asyncpg.create_pool(
+        replay_pool = await pg.create_pool(
             self.dsn, min_size=1, max_size=2, server_settings={"search_path": f"{self.schema}, public"}
         )
         running: list[EventConsumer] = []
