@@ -128,6 +128,12 @@ class FakeMembers(members_pb2_grpc.MembersServiceServicer):
         self.members[member.id] = member
         return member
 
+    async def SearchMembers(self, request, context):
+        phone = _e164(request.phone) if request.phone else None
+        found = [m for m in self.members.values()
+                 if m.brand_id == request.brand_id and (phone is None or m.phone == phone)]
+        return members_pb2.SearchMembersResponse(members=found)
+
     async def GetMember(self, request, context):
         member = self.members.get(request.member_id)
         if member is None or member.brand_id != request.brand_id:

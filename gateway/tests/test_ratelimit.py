@@ -68,14 +68,14 @@ async def test_a_chunked_body_without_content_length_is_counted_too(tight, as_ro
     assert r.status_code == 413
 
 
-def test_idempotency_key_helpers_validate_and_forward():
+async def test_idempotency_key_helpers_validate_and_forward():
     from gateway.auth import idempotency_key, idempotency_metadata, required_idempotency_key
     from gateway.errors import ProblemError
 
-    assert idempotency_key("3f1c-9a4e") == "3f1c-9a4e"
+    assert await idempotency_key("3f1c-9a4e") == "3f1c-9a4e"
     assert idempotency_metadata("k1") == (("idempotency-key", "k1"),)
     with pytest.raises(ProblemError) as missing:
-        required_idempotency_key(None)
+        await required_idempotency_key(None)
     assert missing.value.status == 422 and missing.value.errors[0].field == "Idempotency-Key"
     with pytest.raises(ProblemError):
-        idempotency_key("has space")
+        await idempotency_key("has space")

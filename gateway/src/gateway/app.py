@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 import nats
 from fastapi import FastAPI
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.trace import TracerProvider
 
 from gateway import errors
 from gateway.audit import AuditLog
@@ -30,6 +30,7 @@ from gateway.routers import (
 )
 from gateway.sessions import ApiKeyStore, SessionStore
 from gateway.settings import GatewaySettings
+from gateway.tracing import telemetry_config
 from gateway.wechat import GrpcMemberDirectory, MemberDirectory, WeChatClient
 
 DESCRIPTION = """\
@@ -54,10 +55,12 @@ def create_app(
     clients: Clients | None = None,
     *,
     member_directory: MemberDirectory | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> FastAPI:
     """The gateway app. ``clients`` lets a caller (tests) own the gRPC channels; by default the app's
     lifespan opens them at start-up and closes them at shutdown. ``member_directory`` replaces the
-    members-service adapter of mini-program sign-in (tests)."""
+    members-service adapter of mini-program sign-in (tests). Request spans go to ``tracer_provider``, by default
+    the process's (``crm_common.telemetry``)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -93,6 +96,7 @@ def create_app(
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        telemetry=telemetry_config(tracer_provider),
     )
     app.state.settings = settings
     app.state.tokens = TokenIssuer(settings.verification_keys, settings.token_ttl_seconds,
@@ -115,8 +119,6 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router.router)
     console.mount(app)
-    # Probes and scrapes would drown the real traces.
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="/healthz,/readyz,/metrics")
     return app
 
 

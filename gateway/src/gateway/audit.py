@@ -85,8 +85,8 @@ class AuditLog:
             await asyncio.gather(*self._pending, return_exceptions=True)
 
 
-def audit_log(request: Request) -> AuditLog:
-    """The app's audit log."""
+async def audit_log(request: Request) -> AuditLog:
+    """The app's audit log (async: no threadpool hop)."""
     audit: AuditLog = request.app.state.audit
     return audit
 
@@ -114,7 +114,8 @@ def record_pii_read(request: Request, member_ids: Iterable[str], purpose: str) -
     actor = getattr(caller, "actor", "anonymous")
     brand_id = getattr(caller, "brand_id", None) or request.path_params.get("brand_id")
     sees_pii = getattr(caller, "sees_pii", False)
-    audit_log(request).record(
+    audit: AuditLog = request.app.state.audit
+    audit.record(
         "pii.read", actor=actor, brand_id=brand_id or None, request=request,
         target=f"member:{ids[0]}" if len(ids) == 1 else None, purpose=purpose,
         member_ids=ids[:PII_READ_IDS_MAX], member_count=len(ids), masked=int(not sees_pii),

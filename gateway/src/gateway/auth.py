@@ -402,7 +402,7 @@ def group_access(permission: Permission) -> Callable[..., Any]:
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,128}")
 
 
-def idempotency_key(
+async def idempotency_key(
     key: Annotated[str | None, Header(
         alias="Idempotency-Key", description="Client-chosen key (1–128 visible ASCII characters); a repeat "
         "with the same key returns the first result", examples=["3f1c9a4e-5b7d-4c1e-9a0b-2d6f8e1c7a55"],
@@ -416,7 +416,7 @@ def idempotency_key(
     return key
 
 
-def required_idempotency_key(key: Annotated[str | None, Depends(idempotency_key)]) -> str:
+async def required_idempotency_key(key: Annotated[str | None, Depends(idempotency_key)]) -> str:
     """FastAPI dependency for money-like POSTs: the header is mandatory (422 naming it when missing)."""
     if key is None:
         raise ProblemError(422, "The request is invalid.", reason="INVALID_ARGUMENT",

@@ -9,8 +9,9 @@ from fastapi import Depends, Request
 from gateway.clients import Clients
 
 
-def get_clients(request: Request) -> Clients:
-    """The process-wide gRPC stubs opened by the app's lifespan."""
+async def get_clients(request: Request) -> Clients:
+    """The process-wide gRPC stubs opened by the app's lifespan (async: FastAPI runs a sync dependency in its
+    threadpool, a thread hop per request)."""
     clients: Clients = request.app.state.clients
     return clients
 
