@@ -421,14 +421,15 @@ async def test_search_by_name_prefix_phone_store_and_pages_with_a_cursor(
         )
     )
     assert masked.masked and masked.name == "王**" and "****" in masked.phone
-    assert await db["pii_audit"].count_documents({"actor_id": "st_clerk"}) == 0
+    assert await db["pii_audit"].count_documents({"reads.actor_id": "st_clerk"}) == 0
     await client.GetMember(
         pb.GetMemberRequest(
             brand_id=world.brand.id, member_id=made[0].id, access=pb.PiiAccess(actor_id="st_admin", purpose="test")
         )
     )
-    audit = await db["pii_audit"].find_one({"actor_id": "st_admin"})
-    assert audit["member_ids"] == [made[0].id] and audit["brand_id"] == world.brand.id
+    audit = await db["pii_audit"].find_one({"reads.actor_id": "st_admin"})
+    assert audit["brand_id"] == world.brand.id
+    assert [r["member_ids"] for r in audit["reads"] if r["actor_id"] == "st_admin"] == [[made[0].id]]
 
 
 # --- PIPL -----------------------------------------------------------------------------------------------
