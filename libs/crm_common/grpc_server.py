@@ -1,4 +1,5 @@
-"""gRPC server bootstrap shared by every service: health, reflection, error mapping, RED metrics, shutdown.
+"""gRPC server bootstrap shared by every service: health, reflection, tracing, error mapping, RED metrics,
+shutdown.
 
 A service's composition root builds a ``Service`` (its servicers plus start/stop hooks for pools, the
 outbox relay and consumers) and hands it to ``run``/``main``. Health reports NOT_SERVING until the
@@ -16,12 +17,16 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 import grpc
 import uvloop
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from prometheus_client import Counter, Histogram
 
 from crm_common.errors import ERROR_TRAILER, DomainError, RemoteError
@@ -56,50 +61,100 @@ class Service:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class _ErrorAndMetricsInterceptor(grpc.aio.ServerInterceptor):
-    """Turns DomainError / RemoteError into status + trailer, hides internals, and records RED metrics."""
+# Server-side status codes that make a span an error (OpenTelemetry's gRPC conventions): the others are the
+# caller's doing, so the server span stays unset.
+_SERVER_ERRORS = frozenset({
+    grpc.StatusCode.UNKNOWN, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNIMPLEMENTED,
+    grpc.StatusCode.INTERNAL, grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DATA_LOSS,
+})
+_CODES = {code.name: code for code in grpc.StatusCode}
 
-    def __init__(self, service_name: str) -> None:
+
+class _ServerInterceptor(grpc.aio.ServerInterceptor):
+    """Every unary call's span (continuing the caller's trace), RED metrics, and DomainError / RemoteError
+    turned into status + trailer with internals hidden.
+
+    One interceptor instead of OpenTelemetry's stock one plus ours: the stock one built a span's attributes,
+    a context proxy and a new method handler on every call, sampled or not (~90 µs of a ~350 µs call). Here
+    the wrapped handler is built once per method, and attributes that need work (the peer) are only added
+    to recorded spans.
+    """
+
+    def __init__(self, service_name: str, tracer: trace.Tracer | None = None) -> None:
         self._service = service_name
+        self._tracer = tracer or trace.get_tracer(__name__)
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+        self._latency: dict[tuple[str, str], Any] = {}
 
     async def intercept_service(self, continuation, handler_call_details):  # type: ignore[override]
         handler = await continuation(handler_call_details)
         if handler is None or not handler.unary_unary:
             return handler
-        method = handler_call_details.method.rsplit("/", 1)[-1]
+        full_method = handler_call_details.method
+        cached = self._wrapped.get(full_method)
+        if cached is None or cached[0] is not handler:
+            cached = (handler, self._wrap(full_method, handler))
+            self._wrapped[full_method] = cached
+        return cached[1]
+
+    def _observe(self, method: str, code: str, seconds: float) -> None:
+        child = self._latency.get((method, code))
+        if child is None:
+            child = self._latency[(method, code)] = RPC_LATENCY.labels(self._service, method, code)
+        child.observe(seconds)
+
+    def _wrap(self, full_method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        rpc_service, _, method = full_method.lstrip("/").rpartition("/")
         inner = handler.unary_unary
-        service = self._service
+        service, tracer, observe = self._service, self._tracer, self._observe
+        attributes = {"rpc.system": "grpc", "rpc.service": rpc_service, "rpc.method": method}
 
         async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
             started = time.perf_counter()
             code = "OK"
+            metadata = context.invocation_metadata()
+            token = otel_context.attach(propagate.extract(dict(metadata))) if metadata else None
+            span = tracer.start_span(full_method, kind=SpanKind.SERVER, attributes=attributes)
             try:
-                return await inner(request, context)
-            except DomainError as err:
-                code = err.code.name
-                RPC_ERRORS.labels(service, method, err.reason).inc()
-                context.set_trailing_metadata(((ERROR_TRAILER, err.to_trailer()),))
-                await context.abort(err.code, err.message)
-            except RemoteError as err:
-                # A downstream service said no: pass its reason on unchanged.
-                code = err.code.name
-                RPC_ERRORS.labels(service, method, err.reason).inc()
-                passed = DomainError(err.message, reason=err.reason, field=err.field, details=err.details)
-                context.set_trailing_metadata(((ERROR_TRAILER, passed.to_trailer()),))
-                await context.abort(err.code, err.message)
-            except asyncio.CancelledError:
-                code = "CANCELLED"
-                raise
-            except Exception as err:
-                if isinstance(err, grpc.aio.AbortError):
-                    code = (context.code() or grpc.StatusCode.UNKNOWN).name
-                    raise
-                code = "INTERNAL"
-                RPC_ERRORS.labels(service, method, "INTERNAL").inc()
-                log.exception("unhandled error in %s", method)
-                await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+                with trace.use_span(span, end_on_exit=True, record_exception=False, set_status_on_exception=False):
+                    if span.is_recording():
+                        _peer_attributes(span, context, metadata)
+                    try:
+                        return await inner(request, context)
+                    except DomainError as err:
+                        code = err.code.name
+                        RPC_ERRORS.labels(service, method, err.reason).inc()
+                        context.set_trailing_metadata(((ERROR_TRAILER, err.to_trailer()),))
+                        await context.abort(err.code, err.message)
+                    except RemoteError as err:
+                        # A downstream service said no: pass its reason on unchanged.
+                        code = err.code.name
+                        RPC_ERRORS.labels(service, method, err.reason).inc()
+                        passed = DomainError(err.message, reason=err.reason, field=err.field, details=err.details)
+                        context.set_trailing_metadata(((ERROR_TRAILER, passed.to_trailer()),))
+                        await context.abort(err.code, err.message)
+                    except asyncio.CancelledError:
+                        code = "CANCELLED"
+                        raise
+                    except Exception as err:
+                        if isinstance(err, grpc.aio.AbortError):
+                            code = (context.code() or grpc.StatusCode.UNKNOWN).name
+                            raise
+                        code = "INTERNAL"
+                        RPC_ERRORS.labels(service, method, "INTERNAL").inc()
+                        span.record_exception(err)
+                        log.exception("unhandled error in %s", method)
+                        await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+                    finally:
+                        observe(method, code, time.perf_counter() - started)
+                        if span.is_recording():
+                            status = _CODES.get(code, grpc.StatusCode.UNKNOWN)
+                            span.set_attribute("rpc.grpc.status_code", status.value[0])
+                            if status in _SERVER_ERRORS:
+                                span.set_status(Status(StatusCode.ERROR, f"{status}:{status.value[1]}"))
             finally:
-                RPC_LATENCY.labels(service, method, code).observe(time.perf_counter() - started)
+                if token is not None:
+                    otel_context.detach(token)
 
         return grpc.unary_unary_rpc_method_handler(
             wrapped,
@@ -108,15 +163,29 @@ class _ErrorAndMetricsInterceptor(grpc.aio.ServerInterceptor):
         )
 
 
+def _peer_attributes(span: trace.Span, context: grpc.aio.ServicerContext, metadata: Any) -> None:
+    """Peer address and user agent of a recorded span, as OpenTelemetry's gRPC instrumentation names them."""
+    for key, value in metadata or ():
+        if key == "user-agent":
+            span.set_attribute("rpc.user_agent", value)
+    peer = context.peer() or ""
+    if peer.startswith(("ipv4:", "ipv6:")):
+        ip, _, port = peer.split(",")[0].split(":", 1)[1].rpartition(":")
+        ip = unquote(ip)
+        span.set_attributes({"net.peer.ip": ip, "net.peer.port": port})
+        if ip in ("[::1]", "127.0.0.1"):
+            span.set_attribute("net.peer.name", "localhost")
+
+
 class ServiceHost:
     """Runs one ``Service`` on a grpc.aio server until asked to stop."""
 
-    def __init__(self, service: Service, settings: ServiceSettings) -> None:
+    def __init__(self, service: Service, settings: ServiceSettings, *, tracer: trace.Tracer | None = None) -> None:
         self.service = service
         self.settings = settings
         self.health = HealthServicer()
         self.server = grpc.aio.server(
-            interceptors=[_ErrorAndMetricsInterceptor(service.name)],
+            interceptors=[_ServerInterceptor(service.name, tracer)],
             options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 16 * 1024 * 1024)],
         )
         self.port = 0

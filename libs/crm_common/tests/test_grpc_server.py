@@ -1,4 +1,4 @@
-"""The shared gRPC bootstrap: honest health, errors with reasons, deadlines, graceful shutdown."""
+"""The shared gRPC bootstrap: honest health, errors with reasons, deadlines, graceful shutdown, server spans."""
 
 from __future__ import annotations
 
@@ -8,10 +8,15 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
 
 from crm.reporting.v1 import reporting_pb2, reporting_pb2_grpc
 from crm_common import grpc_client
 from crm_common.errors import AlreadyExists, RemoteError
+from crm_common.events import trace_carrier
 from crm_common.grpc_server import Service, ServiceHost
 from crm_common.settings import ServiceSettings
 
@@ -133,3 +138,46 @@ async def test_reflection_lists_the_service_and_health(served) -> None:  # type:
             names = {s.name for s in resp.list_services_response.service}
             break
     assert {FULL_NAME, "grpc.health.v1.Health"} <= names
+
+
+async def test_calls_continue_the_callers_trace_in_a_server_span() -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    carriers: list[dict[str, str]] = []
+
+    class Traced(_Servicer):
+        async def GetKpis(self, request, context):  # type: ignore[no-untyped-def]
+            carriers.append(trace_carrier())  # what an outbox row written here would carry
+            return await super().GetKpis(request, context)
+
+    host = ServiceHost(
+        Service("test", [(reporting_pb2_grpc.add_ReportingServiceServicer_to_server, Traced(), FULL_NAME)]),
+        _settings(),
+        tracer=provider.get_tracer("test"),
+    )
+    port = await host.start()
+    trace_id, parent_id = "ab" * 16, "cd" * 8
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as ch:
+        stub = reporting_pb2_grpc.ReportingServiceStub(ch)
+        metadata = (("traceparent", f"00-{trace_id}-{parent_id}-01"),)
+        await stub.GetKpis(reporting_pb2.GetKpisRequest(brand_id="b"), metadata=metadata, timeout=5)
+        for brand in ("dup", "boom"):
+            with pytest.raises(grpc.aio.AioRpcError):
+                await stub.GetKpis(reporting_pb2.GetKpisRequest(brand_id=brand), metadata=metadata, timeout=5)
+    await host.stop()
+
+    spans = [s for s in exporter.get_finished_spans() if s.name == f"/{FULL_NAME}/GetKpis"]
+    assert len(spans) == 3
+    for span in spans:
+        assert span.kind == SpanKind.SERVER
+        assert format(span.context.trace_id, "032x") == trace_id
+        assert span.parent is not None and format(span.parent.span_id, "016x") == parent_id
+        assert span.attributes is not None
+        assert (span.attributes["rpc.system"], span.attributes["rpc.service"], span.attributes["rpc.method"]) == (
+            "grpc", FULL_NAME, "GetKpis"
+        )
+    assert carriers[0]["traceparent"] == f"00-{trace_id}-{format(spans[0].context.span_id, '016x')}-01"
+    assert [s.attributes["rpc.grpc.status_code"] for s in spans] == [0, 6, 13]  # type: ignore[index]
+    # The caller's mistakes leave the server span unset; the server's own failure marks it an error.
+    assert [s.status.status_code for s in spans] == [StatusCode.UNSET, StatusCode.UNSET, StatusCode.ERROR]
