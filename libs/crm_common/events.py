@@ -10,7 +10,6 @@ import importlib
 import os
 import threading
 import time as _time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -93,7 +92,8 @@ def new_event_id() -> str:
         ms, counter = _last_ms, _counter
     rand_b = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
     value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | counter << 64 | 0b10 << 62 | rand_b
-    return str(uuid.UUID(int=value))
+    h = f"{value:032x}"  # str(uuid.UUID(int=value)) without building the object
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def build_envelope(
@@ -113,7 +113,10 @@ def build_envelope(
         subject=subject,
         brand_id=brand_id,
     )
-    envelope.time.FromDatetime((time or datetime.now(UTC)).astimezone(UTC))
+    if time is None:
+        envelope.time.FromNanoseconds(_time.time_ns())  # what FromDatetime(now) gives, at a fifth of the cost
+    else:
+        envelope.time.FromDatetime(time.astimezone(UTC))
     envelope.data.Pack(message)
     return envelope
 

@@ -31,7 +31,7 @@ from crm.common.v1.events_pb2 import EventEnvelope
 from crm_common.bus import EventBus
 from crm_common.events import build_envelope, trace_carrier
 
-__all__ = ["MongoOutbox", "OutboxRelay", "PgOutbox"]
+__all__ = ["MongoOutbox", "OutboxRelay", "PgOutbox", "trace_json"]
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,11 @@ async def _publish_in_order(
     return [item.key for item in pending[:done]], error
 
 
+def trace_json() -> str:
+    """The current trace context as the PostgreSQL outbox's ``trace`` column holds it (JSON text)."""
+    return json.dumps(trace_carrier())
+
+
 class PgOutbox(_Outbox):
     """Outbox table in the service's PostgreSQL (see crm_common/sql/0001_platform.sql)."""
 
@@ -93,14 +98,20 @@ class PgOutbox(_Outbox):
             uuid.uuid5(uuid.NAMESPACE_URL, f"crm-outbox:{source}").bytes[:8], "big", signed=True
         )
 
-    def row(self, message: Message, *, brand_id: str, subject: str) -> tuple[str, str, str, bytes, str]:
+    def row(
+        self, message: Message, *, brand_id: str, subject: str, trace: str | None = None
+    ) -> tuple[str, str, str, bytes, str]:
         """``(event_id, source, event_type, envelope, trace_json)`` of the row ``add`` inserts (plus brand_id).
 
         For a hot path that folds its events into a statement of its own (one round trip): that statement must
-        insert these values into ``outbox`` in the business transaction, exactly as ``add`` does.
+        insert these values into ``outbox`` in the business transaction, exactly as ``add`` does. ``trace`` is
+        a ``trace_json()`` taken earlier in the same span (a command writing several events takes it once).
         """
         envelope = build_envelope(message, source=self.source, brand_id=brand_id, subject=subject)
-        return envelope.id, self.source, envelope.type, envelope.SerializeToString(), json.dumps(trace_carrier())
+        return (
+            envelope.id, self.source, envelope.type, envelope.SerializeToString(),
+            trace_json() if trace is None else trace,
+        )
 
     async def add(self, conn: asyncpg.Connection, message: Message, *, brand_id: str, subject: str) -> str:
         """Insert an event in the caller's transaction (`conn` must be inside one); return its event id."""

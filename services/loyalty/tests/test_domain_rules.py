@@ -3,6 +3,7 @@ wallet splits (no I/O)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
@@ -70,6 +71,23 @@ def test_bad_programme_names_the_field(doc: dict[str, object], field: str) -> No
 @given(st.integers(min_value=0, max_value=10**12))
 def test_default_programme_earns_one_point_per_whole_yuan(total: int) -> None:
     assert DEFAULT_PROGRAM.earn(order(total), AT).points == total // 100
+
+
+@given(
+    st.sampled_from([{}, {"points_per_yuan": 3}, {"points_per_yuan": 0.5}, {"max_points_per_order": 40},
+                     {"min_spend_fen": 500}, {"category_multipliers": {"tea": 1}}]),
+    st.integers(min_value=0, max_value=10**7),
+    st.lists(st.integers(min_value=0, max_value=10**6), min_size=1, max_size=4),
+)
+def test_plain_programmes_earn_exactly_what_the_exact_arithmetic_gives(
+    earn: dict[str, object], total: int, amounts: list[int]
+) -> None:
+    program = parse_program({"earn": earn, "tiers": [{"name": "gold", "min_growth": 1}]})
+    o = order(total, *((f"S{i}", "tea", a) for i, a in enumerate(amounts)))
+    facts = MemberFacts(tier="gold")
+    exact = replace(program)
+    exact.__dict__["_flat_rate"] = None  # the same programme forced onto the Fraction arithmetic
+    assert program.earn(o, AT, facts) == exact.earn(o, AT, facts)
 
 
 def test_category_and_sku_multipliers_and_exclusions_weigh_lines() -> None:

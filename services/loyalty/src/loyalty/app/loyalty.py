@@ -22,7 +22,7 @@ import asyncpg
 from crm.loyalty.v1 import events_pb2
 from crm_common.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from crm_common.jobs import JobQueue
-from crm_common.outbox import PgOutbox
+from crm_common.outbox import PgOutbox, trace_json
 from loyalty.adapters.repository import Account, LoyaltyRepository, StoredOrder
 from loyalty.app.points import PointsBook, outbox_row, tier_changed_event
 from loyalty.domain.members import MemberInfo, e164
@@ -213,8 +213,9 @@ class LoyaltyApp:
         # lock. Under the lock there are two round trips (the FOR UPDATE read and one write statement) and
         # the commit: that is what a hot member's orders queue behind.
         birthday = member.birthday if member else None
+        trace = trace_json()  # one trace context for the order's events
         recorded = outbox_row(
-            self.outbox, _order_recorded(order, order_id, member_id, occurred_at), order.brand_id, order_id
+            self.outbox, _order_recorded(order, order_id, member_id, occurred_at), order.brand_id, order_id, trace
         )
         no_member = OrderResult(order_id=order_id, points_earned=0, member=None)
         async with self.pool.acquire() as conn, conn.transaction():
@@ -252,6 +253,7 @@ class LoyaltyApp:
                     recorded_at,
                     birthday=birthday,
                     expiry_scheduled=expiry_scheduled,
+                    trace=trace,
                     answer=lambda acct, earned: OrderResult(
                         order_id, earned, MemberPoints(acct.member_id, acct.balance, acct.tier)
                     ).to_json(),
@@ -296,6 +298,7 @@ class LoyaltyApp:
         refunded_before_fen: int = 0,
         birthday: date | None = None,
         expiry_scheduled: bool = False,
+        trace: str | None = None,
         answer: Callable[[Account, int], dict[str, Any]] | None = None,
     ) -> OrderCredit:
         """Earn points and growth for ``order`` on a locked account, written with ONE statement (plus a tier
@@ -349,7 +352,7 @@ class LoyaltyApp:
             growth_earned=earning.growth_value,
             birthday=birthday,
             response=snapshot,
-            outbox_rows=[outbox_row(self.outbox, e, account.brand_id, account.member_id) for e in events],
+            outbox_rows=[outbox_row(self.outbox, e, account.brand_id, account.member_id, trace) for e in events],
         )
         return OrderCredit(earning.points, earning.growth_value, points, lot_id, entry_id, snapshot)
 

@@ -177,7 +177,10 @@ def tier_changed_event(account: Account, before: str, cause: str) -> events_pb2.
     )
 
 
-def outbox_row(outbox: PgOutbox, message: Message, brand_id: str, subject: str) -> tuple[str, str, str, bytes, str]:
+def outbox_row(
+    outbox: PgOutbox, message: Message, brand_id: str, subject: str, trace: str | None = None
+) -> tuple[str, str, str, bytes, str]:
     """The outbox row ``PgOutbox.add`` would insert, as values for a statement of our own — so events can
-    be written inside a combined statement (one round trip) instead of one INSERT each."""
-    return outbox.row(message, brand_id=brand_id, subject=subject)
+    be written inside a combined statement (one round trip) instead of one INSERT each. ``trace``: the
+    command's ``trace_json()``, taken once for all its events."""
+    return outbox.row(message, brand_id=brand_id, subject=subject, trace=trace)

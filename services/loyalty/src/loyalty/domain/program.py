@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -103,6 +104,19 @@ class Program:
 
     # --- earning -----------------------------------------------------------------------------------------
 
+    @cached_property
+    def _flat_rate(self) -> int | None:
+        """Whole points per whole yuan when no rule can weigh an order (every multiplier is 1 and the rate is
+        a whole number): earning is then plain integer arithmetic. None otherwise."""
+        multipliers = [
+            *self.category_multipliers.values(), *self.sku_multipliers.values(),
+            *(p.multiplier for p in self.promotions), *(t.points_multiplier for t in self.tiers),
+            self.birthday_month_multiplier,
+        ]
+        if self.points_per_yuan.denominator != 1 or any(m != 1 for m in multipliers):
+            return None
+        return int(self.points_per_yuan)
+
     def eligible_fen(self, order: OrderDraft) -> Fraction:
         """The part of ``total_fen`` that earns points, weighted by category/SKU multipliers.
 
@@ -141,9 +155,13 @@ class Program:
         growth = order.total_fen // FEN_PER_YUAN
         if order.total_fen < self.min_spend_fen:
             return Earning(points=0, growth_value=growth)
-        # Whole yuan first (the default programme is "1 point per whole yuan"), multipliers after.
-        whole_yuan = int(self.eligible_fen(order) // FEN_PER_YUAN)
-        points = int(whole_yuan * self.points_per_yuan * self.order_multiplier(order, at, member))
+        rate = self._flat_rate
+        if rate is not None:
+            points = order.total_fen // FEN_PER_YUAN * rate  # what the Fractions below come to, without them
+        else:
+            # Whole yuan first (the default programme is "1 point per whole yuan"), multipliers after.
+            whole_yuan = int(self.eligible_fen(order) // FEN_PER_YUAN)
+            points = int(whole_yuan * self.points_per_yuan * self.order_multiplier(order, at, member))
         if self.max_points_per_order is not None:
             points = min(points, self.max_points_per_order)
         return Earning(points=max(points, 0), growth_value=growth)
