@@ -1,7 +1,9 @@
 """Members through the gateway, on a real socket: lookup by phone (`GET /v1/brands/{b}/members?phone=`) vs a raw
 pymongo ``find_one`` loop on the same embedded MongoDB-wire server, and vs a bare FastAPI JSON route served the
 same way (plus the members service alone, the same audited ``SearchMembers`` over gRPC, to show which layer costs
-what); and import rows/s (a CSV uploaded to ``POST /member-imports`` until the job is done) vs raw
+what). Two callers look up: a till with its store's POS key (the volume path; it sees phones masked, so nothing is
+audited) and a brand admin, who sees PII, so every read also stores its audit entry before it is answered. Then
+import rows/s (a CSV uploaded to ``POST /member-imports`` until the job is done) vs raw
 ``insert_many`` of documents shaped exactly like the imported ones.
 
 Lookups are measured first, in steady state: LOOKUPS members come in through the real import, the collection is
@@ -261,7 +263,9 @@ async def _measure(
     progress(f"members: {LOOKUPS:,} members imported, {PAD_ROWS:,} padded in raw, outbox drained")
     phones = [f"13{LOOKUP_PHONES + i:09d}" for i in range(LOOKUPS)]
     hashes = [d["phone_hash"] async for d in members.find({"brand_id": brand_id}, {"phone_hash": 1}).limit(LOOKUPS)]
-    lookups = await _lookups(gw, bare, members, brand_id, phones, hashes, members_addr)
+    created = await gw.post(f"/v1/brands/{brand_id}/stores/{store_id}/api-keys", json={"name": "bench till"})
+    created.raise_for_status()
+    lookups = await _lookups(gw, bare, members, brand_id, phones, hashes, members_addr, created.json()["key"])
 
     imported, raw = Result("gateway import", []), Result("raw insert_many", [])
     for r in range(ROUNDS):
@@ -299,16 +303,25 @@ async def _lookups(
     phones: list[str],
     hashes: list[str],
     members_addr: str,
+    till_key: str,
 ) -> list[str]:
     gw_raw = _RawHttp(str(gw.base_url).rstrip("/"), {"Authorization": gw.headers["Authorization"]})
+    till_raw = _RawHttp(str(gw.base_url).rstrip("/"), {"X-API-Key": till_key})
     bare_raw = _RawHttp(str(bare.base_url).rstrip("/"))
 
-    async def via_gateway(n: int) -> None:
-        async def one(i: int) -> None:
-            status, body = await gw_raw.get(f"/v1/brands/{brand_id}/members?phone={phones[i % len(phones)]}")
-            assert status == 200 and len(json.loads(body)["items"]) == 1, body
+    def via(client: _RawHttp, masked: bool) -> Callable[[int], Awaitable[None]]:
+        async def lookups(n: int) -> None:
+            async def one(i: int) -> None:
+                status, body = await client.get(f"/v1/brands/{brand_id}/members?phone={phones[i % len(phones)]}")
+                assert status == 200, body
+                [item] = json.loads(body)["items"]
+                assert ("****" in item["phone"]) is masked, item
 
-        await _spread(one, n)
+            await _spread(one, n)
+
+        return lookups
+
+    via_till, via_staff = via(till_raw, masked=True), via(gw_raw, masked=False)
 
     async def via_driver(n: int) -> None:
         async def one(i: int) -> None:
@@ -335,21 +348,27 @@ async def _lookups(
 
         await _spread(one, n)
 
-    lookup, driver, fastapi = Result("gateway", []), Result("pymongo find_one", []), Result("bare FastAPI", [])
+    till, staff = Result("till via gateway", []), Result("staff via gateway", [])
+    driver, fastapi = Result("pymongo find_one", []), Result("bare FastAPI", [])
     service = Result("members gRPC", [])
     progress("members: lookup by phone")
     try:
         for _ in range(ROUNDS):  # alternate so machine noise hits all alike
-            lookup.rounds += (await measure("gateway GET /members?phone=", via_gateway, ops=LOOKUPS, rounds=1)).rounds
+            till.rounds += (await measure("till (POS key) GET /members?phone=", via_till, ops=LOOKUPS, rounds=1)).rounds
+            staff.rounds += (await measure("staff (PII rights) GET /members?phone=", via_staff, ops=LOOKUPS,
+                                           rounds=1)).rounds
             driver.rounds += (await measure("pymongo find_one", via_driver, ops=LOOKUPS, rounds=1)).rounds
             fastapi.rounds += (await measure("bare FastAPI route", via_bare, ops=LOOKUPS, rounds=1)).rounds
             service.rounds += (await measure("members SearchMembers over gRPC", via_grpc, ops=LOOKUPS, rounds=1)).rounds
     finally:
-        await gw_raw.close()
-        await bare_raw.close()
+        for client in (gw_raw, till_raw, bare_raw):
+            await client.close()
         await channel.close()
     return [
-        report("members lookup by phone via gateway (HTTP→gRPC→Mongo, audited)", lookup, driver, goal=0.5),
-        report("members lookup by phone via gateway vs bare FastAPI JSON route", lookup, fastapi),
+        report("members lookup by phone at the till (POS key → gateway → gRPC → Mongo; masked)", till, driver,
+               goal=0.5),
+        report("members lookup by phone by staff with PII rights (unmasked; each read audited)", staff, driver,
+               goal=0.5),
+        report("members lookup by phone at the till vs a bare FastAPI JSON route", till, fastapi),
         report("members lookup by phone, members service alone over gRPC (audited)", service, driver),
     ]

@@ -46,8 +46,9 @@ A caller outside a resource's brand or store gets 404. Requests are rate limited
 `Retry-After`); bodies over 1 MiB get 413.
 """
 
-ROUTERS = (health, tokens, directory, members, loyalty, leads, reports, api_keys, app_member, console)
-"""Every router of the API; add new areas here."""
+ROUTERS = (members, loyalty, app_member, tokens, directory, leads, reports, api_keys, health, console)
+"""Every router of the API; add new areas here. A request is matched against them in this order, so the busiest
+(the tills' and the mini-program's) come first; their paths do not overlap, so the order changes nothing else."""
 
 
 def create_app(

@@ -16,6 +16,7 @@ from typing import Annotated, Generic, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
+from fastapi import Depends
 from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import (
     AfterValidator,
@@ -31,6 +32,7 @@ from crm.leads.v1 import leads_pb2
 from crm.loyalty.v1 import loyalty_pb2
 from crm.members.v1 import members_pb2
 from crm.reporting.v1 import reporting_pb2
+from gateway.params import QueryModel
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 INT32_MAX = 2**31 - 1
@@ -221,10 +223,14 @@ def decode_cursor(cursor: str) -> dict[str, str | int]:
 
 
 class PageQuery(BaseModel):
-    """``?cursor=&limit=`` of every list route (use as ``Annotated[PageQuery, Query()]``)."""
+    """``?cursor=&limit=`` of every list route (take it as ``PageParams``, with ``openapi_extra=PAGE.openapi``)."""
 
     cursor: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = None
     limit: Annotated[int, Field(ge=1, le=200)] = 50
+
+
+PAGE = QueryModel(PageQuery)
+PageParams = Annotated[PageQuery, Depends(PAGE)]
 
 
 def page_of(items: list[T], query: PageQuery, key: str = "offset") -> Page[T]:

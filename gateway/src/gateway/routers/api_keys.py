@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from crm.members.v1 import members_pb2
 from gateway.audit import AuditLog, audit_log
 from gateway.auth import Permission, Principal, brand_access
 from gateway.errors import not_found, problem_responses, rpc
 from gateway.routers import ClientsDep
-from gateway.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, Page, PageQuery, page_of
+from gateway.schemas import PAGE, ApiKeyCreate, ApiKeyCreated, ApiKeyOut, Page, PageParams, page_of
 from gateway.sessions import ApiKey, ApiKeyStore
 
 router = APIRouter(prefix="/v1/brands/{brand_id}/stores/{store_id}/api-keys", tags=["pos keys"])
@@ -54,10 +54,11 @@ async def create_api_key(
     return ApiKeyCreated(**_out(key).model_dump(), key=secret)
 
 
-@router.get("", response_model=Page[ApiKeyOut], responses=problem_responses(401, 403, 404, 422))
+@router.get("", response_model=Page[ApiKeyOut], responses=problem_responses(401, 403, 404, 422),
+            openapi_extra=PAGE.openapi)
 async def list_api_keys(
     brand_id: str, store_id: str, request: Request, clients: ClientsDep, _: Admin,
-    page: Annotated[PageQuery, Query()],
+    page: PageParams,
 ) -> Page[ApiKeyOut]:
     """The store's live keys (name and prefix only)."""
     await _require_store(clients, brand_id, store_id)

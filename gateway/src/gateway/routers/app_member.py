@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import grpc
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from crm.loyalty.v1 import loyalty_pb2
@@ -19,8 +19,9 @@ from crm_common.errors import RemoteError
 from gateway.audit import AuditLog, audit_log
 from gateway.auth import MemberPrincipal, TokenIssuer, member_principal
 from gateway.errors import ProblemError, not_found, problem_from_remote, problem_responses, rpc
+from gateway.params import QueryModel
 from gateway.routers import ClientsDep
-from gateway.schemas import Id, Page, PageQuery, PointsOut, RequestBody
+from gateway.schemas import PAGE, Id, Page, PageParams, PointsOut, RequestBody
 from gateway.settings import GatewaySettings
 from gateway.wechat import MemberDirectory, WeChatClient
 
@@ -277,8 +278,9 @@ async def get_my_coupons(me: Me, clients: ClientsDep) -> Page[MyCoupon]:
     return Page[MyCoupon](items=[MyCoupon.of(c) for c in reply.items])
 
 
-@router.get("/me/points/ledger", response_model=Page[MyLedgerEntry], responses=problem_responses(401, 403, 404, 422))
-async def get_my_ledger(me: Me, clients: ClientsDep, page: Annotated[PageQuery, Query()]) -> Page[MyLedgerEntry]:
+@router.get("/me/points/ledger", response_model=Page[MyLedgerEntry], responses=problem_responses(401, 403, 404, 422),
+            openapi_extra=PAGE.openapi)
+async def get_my_ledger(me: Me, clients: ClientsDep, page: PageParams) -> Page[MyLedgerEntry]:
     """Every change of the member's points, newest first."""
     reply = await rpc(clients.loyalty.ListPointsLedger(loyalty_pb2.ListPointsLedgerRequest(
         brand_id=me.brand_id, member_id=me.member_id, cursor=page.cursor or "", limit=page.limit)),
@@ -320,8 +322,12 @@ class OrdersQuery(BaseModel):
     limit: Annotated[int, Field(ge=1, le=100)] = 20
 
 
-@router.get("/me/orders", response_model=Page[MyOrder], responses=problem_responses(401, 403, 404, 422))
-async def get_my_orders(me: Me, clients: ClientsDep, page: Annotated[OrdersQuery, Query()]) -> Page[MyOrder]:
+ORDERS = QueryModel(OrdersQuery)
+
+
+@router.get("/me/orders", response_model=Page[MyOrder], responses=problem_responses(401, 403, 404, 422),
+            openapi_extra=ORDERS.openapi)
+async def get_my_orders(me: Me, clients: ClientsDep, page: Annotated[OrdersQuery, Depends(ORDERS)]) -> Page[MyOrder]:
     """The member's orders, newest first, with what each earned and what was refunded."""
     reply = await rpc(clients.loyalty.ListMemberOrders(loyalty_pb2.ListMemberOrdersRequest(
         brand_id=me.brand_id, member_id=me.member_id, cursor=page.cursor or "", limit=page.limit)),

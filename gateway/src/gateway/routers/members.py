@@ -24,10 +24,13 @@ from pydantic import AwareDatetime, StringConstraints
 from crm.members.v1 import members_pb2
 from gateway.auth import Permission, Principal, brand_access, require_store, required_idempotency_key
 from gateway.errors import invalid, not_found, problem_responses, rpc
+from gateway.params import QueryModel
 from gateway.routers import ClientsDep
 from gateway.schemas import (
+    PAGE,
     MemberCreate,
     Page,
+    PageParams,
     PageQuery,
     Phone,
     decode_cursor,
@@ -89,7 +92,7 @@ def actor_id(caller: Principal) -> str:
 def pii_access(caller: Principal, request: Request) -> members_pb2.PiiAccess:
     """Who reads, whether PII may be shown, and the route (not the URL: ids and phones stay out of the log)."""
     route = request.scope.get("route")
-    path = getattr(route, "path", request.url.path)
+    path = route.path if route is not None else request.url.path  # not request.url: it parses the whole URL
     return members_pb2.PiiAccess(actor_id=actor_id(caller), mask=not caller.sees_pii,
                                  purpose=f"{request.method} {path}")
 
@@ -174,8 +177,13 @@ def _search_request(brand_id: str, query: SearchQuery, caller: Principal,
     return message
 
 
-@router.get("/members", response_model=Page[MemberView], responses=problem_responses(401, 403, 404, 422))
-async def search_members(brand_id: str, query: Annotated[SearchQuery, Query()], request: Request,
+SEARCH = QueryModel(SearchQuery)
+SearchParams = Annotated[SearchQuery, Depends(SEARCH)]
+
+
+@router.get("/members", response_model=Page[MemberView], responses=problem_responses(401, 403, 404, 422),
+            openapi_extra=SEARCH.openapi)
+async def search_members(brand_id: str, query: SearchParams, request: Request,
                          clients: ClientsDep, caller: Reader) -> Page[MemberView]:
     """Search by phone, card, name prefix (`q`), tag, store, guide and registration range; newest first."""
     message = _search_request(brand_id, query, caller, pii_access(caller, request))
@@ -224,9 +232,9 @@ def _csv_line(values: list[str]) -> bytes:
 @router.get("/members/export", responses={
     200: {"content": {"text/csv": {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}},
           "description": "The search result as a file"},
-    **problem_responses(401, 403, 404, 422)})
+    **problem_responses(401, 403, 404, 422)}, openapi_extra=SEARCH.openapi)
 async def export_members(
-    brand_id: str, query: Annotated[SearchQuery, Query()], request: Request, clients: ClientsDep, caller: Exporter,
+    brand_id: str, query: SearchParams, request: Request, clients: ClientsDep, caller: Exporter,
     format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv",
 ) -> Response:
     """The members of a search as CSV (streamed) or XLSX; masked for roles without PII rights, audited."""
@@ -354,8 +362,8 @@ async def set_consents(brand_id: str, member_id: str, body: ConsentsPut, request
 
 
 @router.get("/members/{member_id}/timeline", response_model=Page[TimelineEntryOut],
-            responses=problem_responses(401, 403, 404, 422))
-async def list_timeline(brand_id: str, member_id: str, page: Annotated[PageQuery, Query()], clients: ClientsDep,
+            responses=problem_responses(401, 403, 404, 422), openapi_extra=PAGE.openapi)
+async def list_timeline(brand_id: str, member_id: str, page: PageParams, clients: ClientsDep,
                         caller: Reader) -> Page[TimelineEntryOut]:
     """The member's history (registration, visits, orders, messages, notes...), newest first."""
     await get_visible_member(clients, caller, brand_id, member_id, members_pb2.PiiAccess(mask=True))
