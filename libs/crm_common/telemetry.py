@@ -26,6 +26,7 @@ _REDACTED_KEYS = frozenset({"password", "phone", "token", "access_token", "refre
 _PHONE_RE = re.compile(r"(?<!\d)(\+?86)?1[3-9]\d{9}(?!\d)")
 _configured = False
 _sampled_asyncpg: Any = None
+_sampled_pymongo: Any = None
 DEFAULT_SAMPLE_RATIO = 0.1  # of new traces, when OTEL_TRACES_SAMPLER is not set
 
 
@@ -106,9 +107,7 @@ def setup_tracing(service_name: str) -> None:
     except Exception:  # instrumentation is best effort; a version skew must not stop a service
         logging.getLogger(__name__).warning("asyncpg instrumentation unavailable", exc_info=True)
     try:
-        from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
-
-        PymongoInstrumentor().instrument()
+        sampled_pymongo_instrumentor().instrument()
     except Exception:
         logging.getLogger(__name__).warning("pymongo instrumentation unavailable", exc_info=True)
 
@@ -132,6 +131,33 @@ def sampled_asyncpg_instrumentor() -> Any:
 
     _sampled_asyncpg = SampledAsyncPGInstrumentor()
     return _sampled_asyncpg
+
+
+def sampled_pymongo_instrumentor() -> Any:
+    """OpenTelemetry's PyMongo instrumentation, with command spans only inside a recorded trace.
+
+    The stock listener renders the command and starts a span for every command, sampled or not, and commands
+    outside any span (outbox relay polls, audit flushes, job claims) would each start a trace of their own.
+    """
+    global _sampled_pymongo
+    if _sampled_pymongo is not None:
+        return _sampled_pymongo
+    from opentelemetry.instrumentation.pymongo import CommandTracer, PymongoInstrumentor
+
+    class SampledCommandTracer(CommandTracer):  # type: ignore[misc]
+        def started(self, event: Any) -> None:
+            if trace.get_current_span().is_recording():
+                super().started(event)
+
+    class SampledPymongoInstrumentor(PymongoInstrumentor):  # type: ignore[misc]
+        def _instrument(self, **kwargs: Any) -> None:
+            super()._instrument(**kwargs)
+            # The stock method builds and registers its listener; ours is that listener with a gate in front
+            # (no new state, so changing its class is enough). succeeded/failed find no span and return.
+            self._commandtracer_instance.__class__ = SampledCommandTracer
+
+    _sampled_pymongo = SampledPymongoInstrumentor()
+    return _sampled_pymongo
 
 
 def start_metrics_server(port: int, host: str = "127.0.0.1") -> None:

@@ -76,3 +76,33 @@ async def test_sql_statements_get_spans_inside_a_recorded_trace_only(pg_dsn_fact
     assert sql[0].parent is not None and sql[0].parent.span_id == next(
         s for s in spans if s.name == "sampled"
     ).context.span_id
+
+
+async def test_mongo_commands_get_spans_inside_a_recorded_trace_only(mongo_uri_factory) -> None:  # type: ignore[no-untyped-def]
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+    from pymongo import AsyncMongoClient
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    instrumentor = telemetry.sampled_pymongo_instrumentor()
+    instrumentor.instrument(tracer_provider=provider)
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(mongo_uri_factory("telemetry_spans"))
+    try:
+        things = client.get_default_database()["things"]
+        await things.find_one({"n": 1})  # no trace at all: no span, no trace of its own
+        with TracerProvider(sampler=ALWAYS_OFF).get_tracer("t").start_as_current_span("unsampled"):
+            await things.find_one({"n": 2})
+        with provider.get_tracer("t").start_as_current_span("sampled"):
+            await things.find_one({"n": 3})
+    finally:
+        await client.close()
+        instrumentor.uninstrument()
+    spans = exporter.get_finished_spans()
+    commands = [s for s in spans if s.name != "sampled"]
+    assert [s.name for s in commands] == ["telemetry_spans.find"]
+    assert commands[0].parent is not None and commands[0].parent.span_id == next(
+        s for s in spans if s.name == "sampled"
+    ).context.span_id
