@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 import structlog
@@ -49,8 +51,9 @@ def test_phones_and_secrets_are_redacted(json_logs) -> None:  # type: ignore[no-
     assert structured["phone"] == "***"
 
 
-async def test_sql_statements_get_spans_inside_a_recorded_trace_only(pg_dsn_factory) -> None:  # type: ignore[no-untyped-def]
-    import asyncpg
+async def _spans_of_one_call_per_trace_state(instrumentor: Any, call: Callable[[int], Awaitable[object]]) -> list[Any]:
+    """Instrument with a fresh provider, then ``call`` outside any trace, in an unsampled one and in a sampled
+    one; the client spans recorded, after checking the sampled call's is a child of its trace."""
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
     from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
@@ -58,51 +61,47 @@ async def test_sql_statements_get_spans_inside_a_recorded_trace_only(pg_dsn_fact
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    instrumentor = telemetry.sampled_asyncpg_instrumentor()
     instrumentor.instrument(tracer_provider=provider)
-    conn = await asyncpg.connect(pg_dsn_factory("telemetry_spans"))
     try:
-        await conn.fetchval("SELECT 1")  # no trace at all: no span, no trace of its own
+        await call(1)  # no trace at all: no span, no trace of its own
         with TracerProvider(sampler=ALWAYS_OFF).get_tracer("t").start_as_current_span("unsampled"):
-            await conn.fetchval("SELECT 2")
+            await call(2)
         with provider.get_tracer("t").start_as_current_span("sampled"):
-            await conn.fetchval("SELECT 3")
+            await call(3)
     finally:
-        await conn.close()
         instrumentor.uninstrument()
     spans = exporter.get_finished_spans()
-    sql = [s for s in spans if s.name != "sampled"]
-    assert [s.name for s in sql] == ["SELECT"]
-    assert sql[0].parent is not None and sql[0].parent.span_id == next(
-        s for s in spans if s.name == "sampled"
-    ).context.span_id
+    sampled = next(s for s in spans if s.name == "sampled")
+    client_spans = [s for s in spans if s is not sampled]
+    assert all(s.parent is not None and s.parent.span_id == sampled.context.span_id for s in client_spans)
+    return client_spans
+
+
+async def test_sql_statements_get_spans_inside_a_recorded_trace_only(pg_dsn_factory) -> None:  # type: ignore[no-untyped-def]
+    import asyncpg
+
+    conn = await asyncpg.connect(pg_dsn_factory("telemetry_spans"))
+    try:
+        spans = await _spans_of_one_call_per_trace_state(
+            telemetry.sampled_asyncpg_instrumentor(), lambda n: conn.fetchval(f"SELECT {n}"))
+    finally:
+        await conn.close()
+    assert [s.name for s in spans] == ["SELECT"]
 
 
 async def test_mongo_commands_get_spans_inside_a_recorded_trace_only(mongo_uri_factory) -> None:  # type: ignore[no-untyped-def]
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
     from pymongo import AsyncMongoClient
 
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    instrumentor = telemetry.sampled_pymongo_instrumentor()
-    instrumentor.instrument(tracer_provider=provider)
-    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(mongo_uri_factory("telemetry_spans"))
+    clients: list[AsyncMongoClient[dict[str, object]]] = []
+
+    async def find(n: int) -> object:
+        if not clients:  # created once instrumented: PyMongo reads its listeners when a client is made
+            clients.append(AsyncMongoClient(mongo_uri_factory("telemetry_spans")))
+        return await clients[0].get_default_database()["things"].find_one({"n": n})
+
     try:
-        things = client.get_default_database()["things"]
-        await things.find_one({"n": 1})  # no trace at all: no span, no trace of its own
-        with TracerProvider(sampler=ALWAYS_OFF).get_tracer("t").start_as_current_span("unsampled"):
-            await things.find_one({"n": 2})
-        with provider.get_tracer("t").start_as_current_span("sampled"):
-            await things.find_one({"n": 3})
+        spans = await _spans_of_one_call_per_trace_state(telemetry.sampled_pymongo_instrumentor(), find)
     finally:
-        await client.close()
-        instrumentor.uninstrument()
-    spans = exporter.get_finished_spans()
-    commands = [s for s in spans if s.name != "sampled"]
-    assert [s.name for s in commands] == ["telemetry_spans.find"]
-    assert commands[0].parent is not None and commands[0].parent.span_id == next(
-        s for s in spans if s.name == "sampled"
-    ).context.span_id
+        for client in clients:
+            await client.close()
+    assert [s.name for s in spans] == ["telemetry_spans.find"]
