@@ -22,15 +22,20 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x63rm/leads/v1/events.proto\x12\x0c\x63rm.leads.v1\"h\n\x0cLeadAssigned\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x0f\n\x07lead_id\x18\x02 \x01(\t\x12\x10\n\x08store_id\x18\x03 \x01(\t\x12\x13\n\x0b\x61ssignee_id\x18\x04 \x01(\t\x12\x0e\n\x06source\x18\x05 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x63rm/leads/v1/events.proto\x12\x0c\x63rm.leads.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"h\n\x0cLeadAssigned\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x0f\n\x07lead_id\x18\x02 \x01(\t\x12\x10\n\x08store_id\x18\x03 \x01(\t\x12\x13\n\x0b\x61ssignee_id\x18\x04 \x01(\t\x12\x0e\n\x06source\x18\x05 \x01(\t\"\xd6\x01\n\x10LeadStageChanged\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x0f\n\x07lead_id\x18\x02 \x01(\t\x12\x10\n\x08store_id\x18\x03 \x01(\t\x12\x13\n\x0b\x61ssignee_id\x18\x04 \x01(\t\x12\x12\n\nfrom_stage\x18\x05 \x01(\t\x12\x10\n\x08to_stage\x18\x06 \x01(\t\x12\x12\n\nchanged_by\x18\x07 \x01(\t\x12\x0e\n\x06reason\x18\x08 \x01(\t\x12.\n\nchanged_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x81\x02\n\x0eLeadFollowedUp\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x0f\n\x07lead_id\x18\x02 \x01(\t\x12\x14\n\x0c\x66ollow_up_id\x18\x03 \x01(\t\x12\x10\n\x08store_id\x18\x04 \x01(\t\x12\x11\n\tauthor_id\x18\x05 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x06 \x01(\t\x12:\n\x11next_follow_up_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00\x88\x01\x01\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x14\n\x12_next_follow_up_atb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'crm.leads.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_LEADASSIGNED']._serialized_start=43
-  _globals['_LEADASSIGNED']._serialized_end=147
+  _globals['_LEADASSIGNED']._serialized_start=76
+  _globals['_LEADASSIGNED']._serialized_end=180
+  _globals['_LEADSTAGECHANGED']._serialized_start=183
+  _globals['_LEADSTAGECHANGED']._serialized_end=397
+  _globals['_LEADFOLLOWEDUP']._serialized_start=400
+  _globals['_LEADFOLLOWEDUP']._serialized_end=657
 # @@protoc_insertion_point(module_scope)

@@ -26,19 +26,39 @@ from crm.common.v1 import types_pb2 as crm_dot_common_dot_v1_dot_types__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63rm/leads/v1/leads.proto\x12\x0c\x63rm.leads.v1\x1a\x19\x63rm/common/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc1\x01\n\x11\x43reateLeadRequest\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x0e\n\x06source\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\r\n\x05phone\x18\x04 \x01(\t\x12.\n\x08location\x18\x05 \x01(\x0b\x32\x17.crm.common.v1.GeoPointH\x00\x88\x01\x01\x12\x0c\n\x04\x63ity\x18\x06 \x01(\t\x12\x10\n\x08interest\x18\x07 \x01(\t\x12\x10\n\x08store_id\x18\x08 \x01(\tB\x0b\n\t_location\"3\n\x0eGetLeadRequest\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x0f\n\x07lead_id\x18\x02 \x01(\t\"\xc9\x01\n\x04Lead\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08\x62rand_id\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\r\n\x05phone\x18\x05 \x01(\t\x12\x10\n\x08interest\x18\x06 \x01(\t\x12\x10\n\x08store_id\x18\x07 \x01(\t\x12\x13\n\x0b\x61ssignee_id\x18\x08 \x01(\t\x12\r\n\x05stage\x18\t \x01(\t\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\x8e\x01\n\x0cLeadsService\x12\x41\n\nCreateLead\x12\x1f.crm.leads.v1.CreateLeadRequest\x1a\x12.crm.leads.v1.Lead\x12;\n\x07GetLead\x12\x1c.crm.leads.v1.GetLeadRequest\x1a\x12.crm.leads.v1.Leadb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63rm/leads/v1/leads.proto\x12\x0c\x63rm.leads.v1\x1a\x19\x63rm/common/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x1f\n\nStoreScope\x12\x11\n\tstore_ids\x18\x01 \x03(\t\"*\n\x05\x41\x63tor\x12\x10\n\x08staff_id\x18\x01 \x01(\t\x12\x0f\n\x07manager\x18\x02 \x01(\x08\"\xc1\x01\n\x11\x43reateLeadRequest\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x0e\n\x06source\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\r\n\x05phone\x18\x04 \x01(\t\x12.\n\x08location\x18\x05 \x01(\x0b\x32\x17.crm.common.v1.GeoPointH\x00\x88\x01\x01\x12\x0c\n\x04\x63ity\x18\x06 \x01(\t\x12\x10\n\x08interest\x18\x07 \x01(\t\x12\x10\n\x08store_id\x18\x08 \x01(\tB\x0b\n\t_location\"3\n\x0eGetLeadRequest\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x0f\n\x07lead_id\x18\x02 \x01(\t\"\xbc\x03\n\x04Lead\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08\x62rand_id\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\r\n\x05phone\x18\x05 \x01(\t\x12\x10\n\x08interest\x18\x06 \x01(\t\x12\x10\n\x08store_id\x18\x07 \x01(\t\x12\x13\n\x0b\x61ssignee_id\x18\x08 \x01(\t\x12\r\n\x05stage\x18\t \x01(\t\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x10stage_changed_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12:\n\x11next_follow_up_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00\x88\x01\x01\x12:\n\x11last_follow_up_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x01\x88\x01\x01\x12\x17\n\x0f\x66ollow_up_count\x18\x0e \x01(\x05\x42\x14\n\x12_next_follow_up_atB\x14\n\x12_last_follow_up_at\"\xb1\x01\n\x10ListLeadsRequest\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x13\n\x0b\x61ssignee_id\x18\x02 \x01(\t\x12\r\n\x05stage\x18\x03 \x01(\t\x12\x10\n\x08store_id\x18\x04 \x01(\t\x12,\n\x05scope\x18\x05 \x01(\x0b\x32\x18.crm.leads.v1.StoreScopeH\x00\x88\x01\x01\x12\x0e\n\x06\x63ursor\x18\x06 \x01(\t\x12\r\n\x05limit\x18\x07 \x01(\x05\x42\x08\n\x06_scope\"K\n\x11ListLeadsResponse\x12!\n\x05leads\x18\x01 \x03(\x0b\x32\x12.crm.leads.v1.Lead\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\t\"\xed\x01\n\x08\x46ollowUp\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08\x62rand_id\x18\x02 \x01(\t\x12\x0f\n\x07lead_id\x18\x03 \x01(\t\x12\x11\n\tauthor_id\x18\x04 \x01(\t\x12\x0c\n\x04note\x18\x05 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x06 \x01(\t\x12:\n\x11next_follow_up_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00\x88\x01\x01\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x14\n\x12_next_follow_up_at\"\x9d\x02\n\x12\x41\x64\x64\x46ollowUpRequest\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x0f\n\x07lead_id\x18\x02 \x01(\t\x12\"\n\x05\x61\x63tor\x18\x03 \x01(\x0b\x32\x13.crm.leads.v1.Actor\x12,\n\x05scope\x18\x04 \x01(\x0b\x32\x18.crm.leads.v1.StoreScopeH\x00\x88\x01\x01\x12\x0c\n\x04note\x18\x05 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x06 \x01(\t\x12:\n\x11next_follow_up_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x01\x88\x01\x01\x12\x17\n\x0fidempotency_key\x18\x08 \x01(\tB\x08\n\x06_scopeB\x14\n\x12_next_follow_up_at\"t\n\x13\x41\x64\x64\x46ollowUpResponse\x12)\n\tfollow_up\x18\x01 \x01(\x0b\x32\x16.crm.leads.v1.FollowUp\x12 \n\x04lead\x18\x02 \x01(\x0b\x32\x12.crm.leads.v1.Lead\x12\x10\n\x08replayed\x18\x03 \x01(\x08\"\x90\x01\n\x14ListFollowUpsRequest\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x0f\n\x07lead_id\x18\x02 \x01(\t\x12,\n\x05scope\x18\x03 \x01(\x0b\x32\x18.crm.leads.v1.StoreScopeH\x00\x88\x01\x01\x12\x0e\n\x06\x63ursor\x18\x04 \x01(\t\x12\r\n\x05limit\x18\x05 \x01(\x05\x42\x08\n\x06_scope\"X\n\x15ListFollowUpsResponse\x12*\n\nfollow_ups\x18\x01 \x03(\x0b\x32\x16.crm.leads.v1.FollowUp\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\t\"\xb6\x01\n\x16\x43hangeLeadStageRequest\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x0f\n\x07lead_id\x18\x02 \x01(\t\x12\"\n\x05\x61\x63tor\x18\x03 \x01(\x0b\x32\x13.crm.leads.v1.Actor\x12,\n\x05scope\x18\x04 \x01(\x0b\x32\x18.crm.leads.v1.StoreScopeH\x00\x88\x01\x01\x12\r\n\x05stage\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\tB\x08\n\x06_scope2\xd7\x03\n\x0cLeadsService\x12\x41\n\nCreateLead\x12\x1f.crm.leads.v1.CreateLeadRequest\x1a\x12.crm.leads.v1.Lead\x12;\n\x07GetLead\x12\x1c.crm.leads.v1.GetLeadRequest\x1a\x12.crm.leads.v1.Lead\x12L\n\tListLeads\x12\x1e.crm.leads.v1.ListLeadsRequest\x1a\x1f.crm.leads.v1.ListLeadsResponse\x12R\n\x0b\x41\x64\x64\x46ollowUp\x12 .crm.leads.v1.AddFollowUpRequest\x1a!.crm.leads.v1.AddFollowUpResponse\x12X\n\rListFollowUps\x12\".crm.leads.v1.ListFollowUpsRequest\x1a#.crm.leads.v1.ListFollowUpsResponse\x12K\n\x0f\x43hangeLeadStage\x12$.crm.leads.v1.ChangeLeadStageRequest\x1a\x12.crm.leads.v1.Leadb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'crm.leads.v1.leads_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CREATELEADREQUEST']._serialized_start=103
-  _globals['_CREATELEADREQUEST']._serialized_end=296
-  _globals['_GETLEADREQUEST']._serialized_start=298
-  _globals['_GETLEADREQUEST']._serialized_end=349
-  _globals['_LEAD']._serialized_start=352
-  _globals['_LEAD']._serialized_end=553
-  _globals['_LEADSSERVICE']._serialized_start=556
-  _globals['_LEADSSERVICE']._serialized_end=698
+  _globals['_STORESCOPE']._serialized_start=102
+  _globals['_STORESCOPE']._serialized_end=133
+  _globals['_ACTOR']._serialized_start=135
+  _globals['_ACTOR']._serialized_end=177
+  _globals['_CREATELEADREQUEST']._serialized_start=180
+  _globals['_CREATELEADREQUEST']._serialized_end=373
+  _globals['_GETLEADREQUEST']._serialized_start=375
+  _globals['_GETLEADREQUEST']._serialized_end=426
+  _globals['_LEAD']._serialized_start=429
+  _globals['_LEAD']._serialized_end=873
+  _globals['_LISTLEADSREQUEST']._serialized_start=876
+  _globals['_LISTLEADSREQUEST']._serialized_end=1053
+  _globals['_LISTLEADSRESPONSE']._serialized_start=1055
+  _globals['_LISTLEADSRESPONSE']._serialized_end=1130
+  _globals['_FOLLOWUP']._serialized_start=1133
+  _globals['_FOLLOWUP']._serialized_end=1370
+  _globals['_ADDFOLLOWUPREQUEST']._serialized_start=1373
+  _globals['_ADDFOLLOWUPREQUEST']._serialized_end=1658
+  _globals['_ADDFOLLOWUPRESPONSE']._serialized_start=1660
+  _globals['_ADDFOLLOWUPRESPONSE']._serialized_end=1776
+  _globals['_LISTFOLLOWUPSREQUEST']._serialized_start=1779
+  _globals['_LISTFOLLOWUPSREQUEST']._serialized_end=1923
+  _globals['_LISTFOLLOWUPSRESPONSE']._serialized_start=1925
+  _globals['_LISTFOLLOWUPSRESPONSE']._serialized_end=2013
+  _globals['_CHANGELEADSTAGEREQUEST']._serialized_start=2016
+  _globals['_CHANGELEADSTAGEREQUEST']._serialized_end=2198
+  _globals['_LEADSSERVICE']._serialized_start=2201
+  _globals['_LEADSSERVICE']._serialized_end=2672
 # @@protoc_insertion_point(module_scope)

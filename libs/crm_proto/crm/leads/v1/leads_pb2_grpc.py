@@ -44,6 +44,26 @@ class LeadsServiceStub:
                 request_serializer=crm_dot_leads_dot_v1_dot_leads__pb2.GetLeadRequest.SerializeToString,
                 response_deserializer=crm_dot_leads_dot_v1_dot_leads__pb2.Lead.FromString,
                 _registered_method=True)
+        self.ListLeads = channel.unary_unary(
+                '/crm.leads.v1.LeadsService/ListLeads',
+                request_serializer=crm_dot_leads_dot_v1_dot_leads__pb2.ListLeadsRequest.SerializeToString,
+                response_deserializer=crm_dot_leads_dot_v1_dot_leads__pb2.ListLeadsResponse.FromString,
+                _registered_method=True)
+        self.AddFollowUp = channel.unary_unary(
+                '/crm.leads.v1.LeadsService/AddFollowUp',
+                request_serializer=crm_dot_leads_dot_v1_dot_leads__pb2.AddFollowUpRequest.SerializeToString,
+                response_deserializer=crm_dot_leads_dot_v1_dot_leads__pb2.AddFollowUpResponse.FromString,
+                _registered_method=True)
+        self.ListFollowUps = channel.unary_unary(
+                '/crm.leads.v1.LeadsService/ListFollowUps',
+                request_serializer=crm_dot_leads_dot_v1_dot_leads__pb2.ListFollowUpsRequest.SerializeToString,
+                response_deserializer=crm_dot_leads_dot_v1_dot_leads__pb2.ListFollowUpsResponse.FromString,
+                _registered_method=True)
+        self.ChangeLeadStage = channel.unary_unary(
+                '/crm.leads.v1.LeadsService/ChangeLeadStage',
+                request_serializer=crm_dot_leads_dot_v1_dot_leads__pb2.ChangeLeadStageRequest.SerializeToString,
+                response_deserializer=crm_dot_leads_dot_v1_dot_leads__pb2.Lead.FromString,
+                _registered_method=True)
 
 
 class LeadsServiceServicer:
@@ -61,6 +81,37 @@ class LeadsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListLeads(self, request, context):
+        """A brand's leads, newest first (created_at, then id), filtered and paged by an opaque cursor.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddFollowUp(self, request, context):
+        """Record a contact with the lead; the first follow-up of a `new` lead moves it to `contacted`.
+        Idempotent by `idempotency_key`: a repeat returns the first follow-up, other content → ALREADY_EXISTS.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListFollowUps(self, request, context):
+        """The lead's follow-ups, newest first, paged by an opaque cursor.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ChangeLeadStage(self, request, context):
+        """Move the lead along the pipeline (new → contacted → qualified → won; lost from any open stage).
+        Asking for the stage the lead is already in changes nothing (a retry is safe); a move the pipeline
+        forbids → FAILED_PRECONDITION INVALID_STAGE_TRANSITION, an unknown stage → INVALID_ARGUMENT on `stage`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LeadsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -72,6 +123,26 @@ def add_LeadsServiceServicer_to_server(servicer, server):
             'GetLead': grpc.unary_unary_rpc_method_handler(
                     servicer.GetLead,
                     request_deserializer=crm_dot_leads_dot_v1_dot_leads__pb2.GetLeadRequest.FromString,
+                    response_serializer=crm_dot_leads_dot_v1_dot_leads__pb2.Lead.SerializeToString,
+            ),
+            'ListLeads': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListLeads,
+                    request_deserializer=crm_dot_leads_dot_v1_dot_leads__pb2.ListLeadsRequest.FromString,
+                    response_serializer=crm_dot_leads_dot_v1_dot_leads__pb2.ListLeadsResponse.SerializeToString,
+            ),
+            'AddFollowUp': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddFollowUp,
+                    request_deserializer=crm_dot_leads_dot_v1_dot_leads__pb2.AddFollowUpRequest.FromString,
+                    response_serializer=crm_dot_leads_dot_v1_dot_leads__pb2.AddFollowUpResponse.SerializeToString,
+            ),
+            'ListFollowUps': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListFollowUps,
+                    request_deserializer=crm_dot_leads_dot_v1_dot_leads__pb2.ListFollowUpsRequest.FromString,
+                    response_serializer=crm_dot_leads_dot_v1_dot_leads__pb2.ListFollowUpsResponse.SerializeToString,
+            ),
+            'ChangeLeadStage': grpc.unary_unary_rpc_method_handler(
+                    servicer.ChangeLeadStage,
+                    request_deserializer=crm_dot_leads_dot_v1_dot_leads__pb2.ChangeLeadStageRequest.FromString,
                     response_serializer=crm_dot_leads_dot_v1_dot_leads__pb2.Lead.SerializeToString,
             ),
     }
@@ -128,6 +199,114 @@ class LeadsService:
             target,
             '/crm.leads.v1.LeadsService/GetLead',
             crm_dot_leads_dot_v1_dot_leads__pb2.GetLeadRequest.SerializeToString,
+            crm_dot_leads_dot_v1_dot_leads__pb2.Lead.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListLeads(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.leads.v1.LeadsService/ListLeads',
+            crm_dot_leads_dot_v1_dot_leads__pb2.ListLeadsRequest.SerializeToString,
+            crm_dot_leads_dot_v1_dot_leads__pb2.ListLeadsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddFollowUp(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.leads.v1.LeadsService/AddFollowUp',
+            crm_dot_leads_dot_v1_dot_leads__pb2.AddFollowUpRequest.SerializeToString,
+            crm_dot_leads_dot_v1_dot_leads__pb2.AddFollowUpResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListFollowUps(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.leads.v1.LeadsService/ListFollowUps',
+            crm_dot_leads_dot_v1_dot_leads__pb2.ListFollowUpsRequest.SerializeToString,
+            crm_dot_leads_dot_v1_dot_leads__pb2.ListFollowUpsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ChangeLeadStage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.leads.v1.LeadsService/ChangeLeadStage',
+            crm_dot_leads_dot_v1_dot_leads__pb2.ChangeLeadStageRequest.SerializeToString,
             crm_dot_leads_dot_v1_dot_leads__pb2.Lead.FromString,
             options,
             channel_credentials,

@@ -17,7 +17,7 @@ MAX_TEXT = 200
 
 
 class Stage(StrEnum):
-    """Pipeline stages: new → contacted → qualified → won | lost."""
+    """Pipeline stages: new → contacted → qualified → won, and lost from any open stage."""
 
     NEW = "new"
     CONTACTED = "contacted"
@@ -25,14 +25,26 @@ class Stage(StrEnum):
     WON = "won"
     LOST = "lost"
 
+    @property
+    def closed(self) -> bool:
+        """Won and lost end the pipeline: nothing moves a closed lead and nobody follows it up."""
+        return self in (Stage.WON, Stage.LOST)
 
+
+# One step forward at a time, so every lead that is won was contacted and qualified first (the funnel's
+# conversion rates stay meaningful); a lead can be lost at any open stage (unreachable, not interested).
 _NEXT: dict[Stage, frozenset[Stage]] = {
-    Stage.NEW: frozenset({Stage.CONTACTED}),
-    Stage.CONTACTED: frozenset({Stage.QUALIFIED}),
+    Stage.NEW: frozenset({Stage.CONTACTED, Stage.LOST}),
+    Stage.CONTACTED: frozenset({Stage.QUALIFIED, Stage.LOST}),
     Stage.QUALIFIED: frozenset({Stage.WON, Stage.LOST}),
     Stage.WON: frozenset(),
     Stage.LOST: frozenset(),
 }
+
+
+def next_stages(current: Stage) -> list[Stage]:
+    """The stages a lead in ``current`` may move to, in pipeline order."""
+    return [stage for stage in Stage if stage in _NEXT[current]]
 
 
 def parse_stage(value: str) -> Stage:
@@ -40,19 +52,38 @@ def parse_stage(value: str) -> Stage:
     try:
         return Stage(value)
     except ValueError:
-        raise InvalidArgument(f"unknown stage {value!r}", reason="UNKNOWN_STAGE", field="stage") from None
+        allowed = ", ".join(Stage)
+        raise InvalidArgument(
+            f"unknown stage {value!r}: use one of {allowed}", reason="UNKNOWN_STAGE", field="stage"
+        ) from None
 
 
 def advance(current: Stage, target: Stage) -> Stage:
     """Move a lead to ``target``; Conflict ``INVALID_STAGE_TRANSITION`` when the pipeline forbids it."""
     if target not in _NEXT[current]:
+        allowed = next_stages(current)
+        why = (
+            f"the lead is {current}, which closes it" if current.closed
+            else f"from {current} a lead moves to {' or '.join(allowed)}"
+        )
         raise Conflict(
-            f"a lead cannot move from {current} to {target}",
+            f"a lead cannot move from {current} to {target}: {why}",
             reason="INVALID_STAGE_TRANSITION",
             field="stage",
-            details={"from": str(current), "to": str(target)},
+            details={"from": str(current), "to": str(target), "allowed": [str(s) for s in allowed]},
         )
     return target
+
+
+def change_stage(current: Stage, target: Stage) -> Stage | None:
+    """The stage to store, or None when the lead is already in ``target``.
+
+    Asking for the current stage is not an error: it is what a client's retry of a change that went through
+    looks like, and answering it with a conflict would make a successful retry look like a failure.
+    """
+    if target is current:
+        return None
+    return advance(current, target)
 
 
 def normalize_phone(raw: str, region: str = DEFAULT_PHONE_REGION) -> str:
@@ -74,6 +105,9 @@ def _text(value: str, field: str, *, required: bool = False) -> str:
         raise InvalidArgument(f"{field} is required", reason="REQUIRED", field=field)
     if len(value) > MAX_TEXT:
         raise InvalidArgument(f"{field} is longer than {MAX_TEXT} characters", reason="TOO_LONG", field=field)
+    if "\x00" in value:
+        # PostgreSQL text cannot hold NUL; refusing it here keeps it a 422 instead of a failed insert.
+        raise InvalidArgument(f"{field} contains a NUL character", reason="INVALID_TEXT", field=field)
     return value
 
 
