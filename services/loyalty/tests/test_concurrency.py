@@ -170,3 +170,19 @@ async def test_same_order_posted_20_times_concurrently_credits_once(stack: Stack
     )
     rows = await stack.fetchval("SELECT json_agg(balance) FROM points_accounts WHERE brand_id = $1", brand.id)
     assert json.loads(str(rows)) == [123]
+
+
+async def test_30_concurrent_orders_of_a_member_without_an_account_each_credit_once_in_turn(
+    stack: Stack, brand: Brand
+) -> None:
+    # The first claims race to open the account; each order then credits it under the lock, one after another.
+    requests = [order_request(brand, external_id=f"POS-{uuid.uuid4().hex[:8]}") for _ in range(30)]
+    results = await asyncio.gather(*(stack.loyalty.RecordOrder(r) for r in requests))
+    assert sorted(r.member.points_balance for r in results) == [123 * n for n in range(1, 31)]
+    assert await stack.fetchval(
+        "SELECT balance FROM points_accounts WHERE brand_id = $1 AND member_id = $2", brand.id, brand.member_id
+    ) == 123 * 30
+    assert await stack.fetchval(
+        "SELECT count(*) FROM points_ledger WHERE brand_id = $1 AND reason = 'ORDER'", brand.id
+    ) == 30
+    await no_mismatch(stack, brand)
