@@ -21,7 +21,14 @@ from crm.leads.v1 import leads_pb2, leads_pb2_grpc
 from crm.loyalty.v1 import loyalty_pb2, loyalty_pb2_grpc
 from crm.members.v1 import members_pb2, members_pb2_grpc
 from crm.reporting.v1 import reporting_pb2, reporting_pb2_grpc
-from crm_common.errors import AlreadyExists, InvalidArgument, NotFound, Unauthenticated
+from crm_common.errors import (
+    AlreadyExists,
+    Conflict,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+)
 from crm_common.grpc_server import Service, serving
 from crm_common.settings import ServiceSettings
 from gateway.app import create_app
@@ -43,6 +50,12 @@ def _new_id(prefix: str) -> str:
 def _e164(phone: str) -> str:
     digits = "".join(ch for ch in phone if ch.isdigit())
     return "+" + digits if phone.startswith("+") else "+86" + digits
+
+
+def _now() -> Timestamp:
+    ts = Timestamp()
+    ts.GetCurrentTime()
+    return ts
 
 
 def _full_name(module: Any, service: str) -> str:
@@ -232,12 +245,21 @@ class FakeLoyalty(loyalty_pb2_grpc.LoyaltyServiceServicer):
             status="active", kind="cash", value_fen=2000, name="满100减20")])
 
 
+_LEAD_MOVES = {"new": {"contacted", "lost"}, "contacted": {"qualified", "lost"}, "qualified": {"won", "lost"},
+               "won": set(), "lost": set()}
+
+
 class FakeLeads(leads_pb2_grpc.LeadsServiceServicer):
-    """Assigns to the given store (else store-a2) and a fixed clerk."""
+    """Assigns to the given store (else store-a2) and a fixed clerk; follow-ups and stages as the service rules."""
 
     def __init__(self) -> None:
         self.leads: dict[str, leads_pb2.Lead] = {}
+        self.follow_ups: dict[str, list[leads_pb2.FollowUp]] = {}
+        self.keys: dict[tuple[str, str], leads_pb2.FollowUp] = {}
         self.last: leads_pb2.CreateLeadRequest | None = None
+        self.last_list: leads_pb2.ListLeadsRequest | None = None
+        self.last_follow_up: leads_pb2.AddFollowUpRequest | None = None
+        self.last_stage: leads_pb2.ChangeLeadStageRequest | None = None
 
     async def CreateLead(self, request, context):
         self.last = request
@@ -253,6 +275,81 @@ class FakeLeads(leads_pb2_grpc.LeadsServiceServicer):
         lead = self.leads.get(request.lead_id)
         if lead is None or lead.brand_id != request.brand_id:
             raise NotFound("lead not found", reason="LEAD_NOT_FOUND")
+        return lead
+
+    def _visible(self, request) -> leads_pb2.Lead:
+        lead = self.leads.get(request.lead_id)
+        if (lead is None or lead.brand_id != request.brand_id
+                or (request.HasField("scope") and lead.store_id not in request.scope.store_ids)):
+            raise NotFound("lead not found", reason="LEAD_NOT_FOUND", field="lead_id")
+        return lead
+
+    @staticmethod
+    def _may_work(lead: leads_pb2.Lead, actor: leads_pb2.Actor) -> None:
+        if not (actor.manager or (lead.assignee_id and lead.assignee_id == actor.staff_id)):
+            raise PermissionDenied("only the lead's assignee or a manager may work this lead",
+                                   reason="NOT_ASSIGNEE", field="lead_id")
+
+    async def ListLeads(self, request, context):
+        self.last_list = request
+        found = [
+            lead for lead in reversed(self.leads.values())
+            if lead.brand_id == request.brand_id
+            and (not request.assignee_id or lead.assignee_id == request.assignee_id)
+            and (not request.stage or lead.stage == request.stage)
+            and (not request.store_id or lead.store_id == request.store_id)
+            and (not request.HasField("scope") or lead.store_id in request.scope.store_ids)
+        ]
+        start = int(request.cursor or 0)
+        end = start + (request.limit or 50)
+        return leads_pb2.ListLeadsResponse(leads=found[start:end],
+                                           next_cursor=str(end) if end < len(found) else "")
+
+    async def AddFollowUp(self, request, context):
+        self.last_follow_up = request
+        lead = self._visible(request)
+        if request.idempotency_key and (request.brand_id, request.idempotency_key) in self.keys:
+            return leads_pb2.AddFollowUpResponse(
+                follow_up=self.keys[(request.brand_id, request.idempotency_key)], lead=lead, replayed=True)
+        self._may_work(lead, request.actor)
+        if lead.stage in ("won", "lost"):
+            raise Conflict(f"the lead is {lead.stage}: a closed lead takes no follow-ups", reason="LEAD_CLOSED")
+        follow_up = leads_pb2.FollowUp(
+            id=_new_id("followup"), brand_id=lead.brand_id, lead_id=lead.id, author_id=request.actor.staff_id,
+            note=request.note, channel=request.channel or "other", created_at=_now(),
+        )
+        if request.HasField("next_follow_up_at"):
+            follow_up.next_follow_up_at.CopyFrom(request.next_follow_up_at)
+        self.follow_ups.setdefault(lead.id, []).insert(0, follow_up)
+        if request.idempotency_key:
+            self.keys[(request.brand_id, request.idempotency_key)] = follow_up
+        lead.follow_up_count += 1
+        if lead.stage == "new":
+            lead.stage = "contacted"
+        return leads_pb2.AddFollowUpResponse(follow_up=follow_up, lead=lead)
+
+    async def ListFollowUps(self, request, context):
+        lead = self._visible(request)
+        follow_ups = self.follow_ups.get(lead.id, [])
+        start = int(request.cursor or 0)
+        end = start + (request.limit or 50)
+        return leads_pb2.ListFollowUpsResponse(follow_ups=follow_ups[start:end],
+                                               next_cursor=str(end) if end < len(follow_ups) else "")
+
+    async def ChangeLeadStage(self, request, context):
+        self.last_stage = request
+        lead = self._visible(request)
+        if request.stage not in _LEAD_MOVES:
+            raise InvalidArgument(f"unknown stage {request.stage!r}", reason="UNKNOWN_STAGE", field="stage")
+        self._may_work(lead, request.actor)
+        if request.stage == lead.stage:
+            return lead
+        if request.stage not in _LEAD_MOVES[lead.stage]:
+            raise Conflict(f"a lead cannot move from {lead.stage} to {request.stage}",
+                           reason="INVALID_STAGE_TRANSITION", field="stage",
+                           details={"from": lead.stage, "to": request.stage,
+                                    "allowed": sorted(_LEAD_MOVES[lead.stage])})
+        lead.stage = request.stage
         return lead
 
 

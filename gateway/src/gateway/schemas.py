@@ -28,7 +28,6 @@ from pydantic import (
     StringConstraints,
 )
 
-from crm.leads.v1 import leads_pb2
 from crm.loyalty.v1 import loyalty_pb2
 from crm.members.v1 import members_pb2
 from crm.reporting.v1 import reporting_pb2
@@ -516,53 +515,6 @@ class PointsOut(BaseModel):
             balance=a.balance, tier=_or_none(a.tier), growth_value=a.growth_value,
             expiring=[ExpiringOut(points=e.points, expires_at=_ts(e.expires_at, e.HasField("expires_at")))
                       for e in a.expiring],
-        )
-
-
-# --- leads --------------------------------------------------------------------------------------------
-
-
-class LeadCreate(RequestBody):
-    """An inquiry to be assigned to a store and a person."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"source": "web", "name": "Zhao Lei", "phone": "13900139000", "city": "Shanghai",
-                          "interest": "wedding rings"}]
-        }
-    )
-
-    source: Code
-    name: Text | None = None
-    phone: Phone
-    lat: Lat | None = None
-    lng: Lng | None = None
-    city: Text | None = None
-    interest: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] | None = None
-    store_id: Id | None = None
-
-
-class LeadOut(BaseModel):
-    """A lead and who it is assigned to."""
-
-    id: str
-    brand_id: str
-    source: str
-    name: str | None
-    phone: str
-    interest: str | None
-    store_id: str | None
-    assignee_id: str | None
-    stage: str
-    created_at: datetime | None
-
-    @classmethod
-    def of(cls, lead: leads_pb2.Lead) -> LeadOut:
-        return cls(
-            id=lead.id, brand_id=lead.brand_id, source=lead.source, name=_or_none(lead.name),
-            phone=lead.phone, interest=_or_none(lead.interest), store_id=_or_none(lead.store_id),
-            assignee_id=_or_none(lead.assignee_id), stage=lead.stage,
-            created_at=_ts(lead.created_at, lead.HasField("created_at")),
         )
 
 
