@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Generic, TypeVar
 
 import asyncpg
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -32,13 +33,14 @@ DEFAULT_PAGE = 50
 MAX_PAGE = 200
 MAX_ID = 128
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+R = TypeVar("R", LeadRecord, FollowUpRecord)
 
 
 @dataclass(frozen=True)
-class Page:
+class Page(Generic[R]):
     """One page of a list and the cursor of the next ('' on the last page)."""
 
-    items: list
+    items: list[R]
     next_cursor: str
 
 
@@ -92,7 +94,7 @@ def _after(cursor: str) -> tuple[datetime, str] | None:
     return moment, row_id
 
 
-def _page(rows: list, limit: int) -> Page:
+def _page(rows: list[R], limit: int) -> Page[R]:
     # One row more than the page was read: its presence says whether there is a next page.
     more = len(rows) > limit
     items = rows[:limit]
@@ -176,7 +178,7 @@ class LeadsApp:
         store_ids: Sequence[str] | None = None,
         cursor: str = "",
         limit: int = 0,
-    ) -> Page:
+    ) -> Page[LeadRecord]:
         """A page of the brand's leads, newest first; each filter given narrows it, ``store_ids`` scopes it."""
         wanted = parse_stage(stage) if stage else None
         size = _limit(limit)
@@ -249,7 +251,7 @@ class LeadsApp:
 
     async def list_follow_ups(
         self, brand_id: str, lead_id: str, *, store_ids: Sequence[str] | None = None, cursor: str = "", limit: int = 0
-    ) -> Page:
+    ) -> Page[FollowUpRecord]:
         """A page of the lead's follow-ups, newest first; NotFound when the lead is not visible."""
         size = _limit(limit)
         after = _after(cursor)
