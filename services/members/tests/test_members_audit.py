@@ -110,6 +110,34 @@ async def test_drain_waits_for_writes_in_flight(collection: Any, n: int) -> None
     await asyncio.gather(*tasks)
 
 
+async def test_a_write_lingers_for_company_only_while_reads_arrive_together(collection: Any) -> None:
+    writes: list[list[str]] = []
+    insert_many = collection.insert_many
+
+    async def counting(docs: list[dict[str, Any]], **kw: Any) -> Any:
+        writes.append([r["actor_id"] for d in docs for r in d["reads"]])
+        return await insert_many(docs, **kw)
+
+    lone = AuditWriter(collection, linger_seconds=30)
+    lone.collection = type("Counted", (), {"insert_many": staticmethod(counting)})()
+    await lone.record(entry("st_first"))
+    # The last write held one entry: nobody else is reading, so this one is not held back (30 s would fail).
+    await asyncio.wait_for(lone.record(entry("st_alone")), timeout=5)
+
+    busy = AuditWriter(collection, linger_seconds=0.5)
+    busy.collection = lone.collection
+    await asyncio.gather(busy.record(entry("st_a")), busy.record(entry("st_b")))  # two at once: busy
+
+    async def late() -> None:
+        await asyncio.sleep(0.05)
+        await busy.record(entry("st_d"))
+
+    await asyncio.gather(busy.record(entry("st_c")), late())
+
+    # st_c's write waited and took st_d, which came 50 ms later, with it.
+    assert writes == [["st_first"], ["st_alone"], ["st_a", "st_b"], ["st_c", "st_d"]]
+
+
 def test_a_bucket_splits_before_its_member_ids_pass_the_cap() -> None:
     export_page = tuple(f"m{i}" for i in range(1000))
     entries = [entry("st_1", ids=export_page, at=T0 + timedelta(seconds=i)) for i in range(45)]
