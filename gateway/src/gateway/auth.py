@@ -11,6 +11,7 @@ resource that does not exist, never a 403, so ids of other tenants cannot be pro
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 import uuid
@@ -109,8 +110,11 @@ PII_ROLES = frozenset({Role.GROUP_ADMIN, Role.BRAND_ADMIN, Role.STORE_MANAGER})
 _PARAM = re.compile(r"\{[^}]*\}")
 
 
+@functools.lru_cache(maxsize=1024)
 def route_shape(method: str, path: str) -> str:
-    """``POST /v1/brands/{brand_id}/orders`` → ``POST /v1/brands/{}/orders`` (parameter names vary)."""
+    """``POST /v1/brands/{brand_id}/orders`` → ``POST /v1/brands/{}/orders`` (parameter names vary).
+
+    Cached: ``path`` is a route template (a few hundred at most), asked for on every POS request."""
     return f"{method.upper()} {_PARAM.sub('{}', path)}"
 
 

@@ -60,9 +60,13 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is None and b"transfer-encoding" not in headers:
+            # HTTP/1.1 (uvicorn): no length and no chunking means no body (RFC 9112 §6.3), nothing to count.
+            await self.app(scope, receive, send)
+            return
         content_type = headers.get(b"content-type", b"").decode("latin-1").lower()
         limit = self.max_upload_bytes if content_type.startswith("multipart/") else self.max_bytes
-        declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await _too_large(limit)(scope, receive, send)
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -22,6 +23,7 @@ class REDMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._series: dict[tuple[str, str, int], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -41,7 +43,11 @@ class REDMiddleware:
         finally:
             # The router writes the matched route into this same scope dict on its way down.
             route = getattr(scope.get("route"), "path", None) or UNMATCHED_ROUTE
-            HTTP_LATENCY.labels(scope["method"], route, str(status)).observe(time.perf_counter() - started)
+            key = (scope["method"], route, status)
+            series = self._series.get(key)
+            if series is None:  # labels() takes a lock and builds a key; the series are few and fixed
+                series = self._series[key] = HTTP_LATENCY.labels(key[0], route, str(status))
+            series.observe(time.perf_counter() - started)
 
 
 def exposition() -> tuple[bytes, str]:
