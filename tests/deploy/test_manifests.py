@@ -73,3 +73,10 @@ def test_alerts_and_dashboard_use_metrics_the_code_exports() -> None:
     for expr in exprs:
         missing = _referenced(expr) - exported
         assert not missing, f"{expr!r} names metrics no code exports: {missing}"
+
+
+def test_postgres_vacuums_as_often_as_the_dev_stack() -> None:
+    from crm_devstack.infra import AUTOVACUUM_NAPTIME
+
+    cluster = _of_kind("Cluster")["crm-pg"]
+    assert cluster["spec"]["postgresql"]["parameters"]["autovacuum_naptime"] == AUTOVACUUM_NAPTIME
