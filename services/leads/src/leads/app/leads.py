@@ -53,6 +53,16 @@ class FollowUpResult:
     replayed: bool
 
 
+async def _locked_lead(
+    conn: asyncpg.Connection, brand_id: str, lead_id: str, store_ids: Sequence[str] | None
+) -> LeadRecord:
+    """The lead, row-locked for this transaction, or the same NOT_FOUND as a lead outside the caller's stores."""
+    lead = await repository.get_lead(conn, brand_id, lead_id, store_ids, lock=True)
+    if lead is None:
+        raise _lead_not_found()
+    return lead
+
+
 def _lead_not_found() -> NotFound:
     return NotFound("lead not found", reason="LEAD_NOT_FOUND", field="lead_id")
 
@@ -213,9 +223,7 @@ class LeadsApp:
         async with self._pool.acquire() as conn, conn.transaction():
             # The lead's row lock orders everything done to one lead: two follow-ups, a follow-up and a stage
             # change, a retry and its original.
-            lead = await repository.get_lead(conn, brand_id, lead_id, store_ids, lock=True)
-            if lead is None:
-                raise _lead_not_found()
+            lead = await _locked_lead(conn, brand_id, lead_id, store_ids)
             if key:
                 stored = await repository.find_keyed_follow_up(conn, brand_id, key)
                 if stored is not None:
@@ -277,9 +285,7 @@ class LeadsApp:
         if not (_is_id(brand_id) and _is_id(lead_id)):
             raise _lead_not_found()
         async with self._pool.acquire() as conn, conn.transaction():
-            lead = await repository.get_lead(conn, brand_id, lead_id, store_ids, lock=True)
-            if lead is None:
-                raise _lead_not_found()
+            lead = await _locked_lead(conn, brand_id, lead_id, store_ids)
             may_work(lead.assignee_id, actor)
             moved_to = change_stage(lead.stage, target)
             if moved_to is None:
