@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
 from collections.abc import Sequence
 
 import nats
 from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import PubAck, StorageType, StreamConfig
+from nats.js.api import Header, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 
 from crm.common.v1.events_pb2 import EventEnvelope
@@ -24,8 +27,39 @@ log = logging.getLogger(__name__)
 DUPLICATE_WINDOW_SECONDS = 120.0
 
 
+# What JetStream answers on a publish's reply subject when no stream takes the subject.
+NO_RESPONDERS_STATUS = "503"
+_NO_ACK = "no PubAck in time"
+
+
 class PublishError(RuntimeError):
     """JetStream did not acknowledge a publish."""
+
+
+class _PendingAcks:
+    """The PubAcks of one pipelined batch, by index: None once stored, else why not (``_NO_ACK`` until heard)."""
+
+    __slots__ = ("all_in", "outcomes", "waiting")
+
+    def __init__(self, size: int) -> None:
+        self.outcomes: list[str | None] = [_NO_ACK] * size
+        self.waiting = size
+        self.all_in: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def expect(self, sent: int) -> None:
+        """Only the first ``sent`` were sent (a send failed): stop waiting for the rest."""
+        self.waiting -= len(self.outcomes) - sent
+        self._check()
+
+    def record(self, index: int, outcome: str | None) -> None:
+        if 0 <= index < len(self.outcomes) and self.outcomes[index] is _NO_ACK:
+            self.outcomes[index] = outcome
+            self.waiting -= 1
+            self._check()
+
+    def _check(self) -> None:
+        if self.waiting <= 0 and not self.all_in.done():
+            self.all_in.set_result(None)
 
 
 class EventBus:
@@ -38,6 +72,10 @@ class EventBus:
         # Bumped on every reconnect: consumers rebuild their pull subscription when it changes
         # (nats.py #504: a pull subscription can silently stop after a server restart).
         self.reconnects = 0
+        # PubAcks of pipelined batches arrive on <inbox>.<batch>.<index> (nats.py resubscribes on reconnect).
+        self._acks_to: str | None = None
+        self._batch_seq = 0
+        self._pending_acks: dict[int, _PendingAcks] = {}
 
     @classmethod
     async def connect(cls, url: str, *, name: str) -> EventBus:
@@ -133,45 +171,85 @@ class EventBus:
         *,
         timeout: float = 5.0,
     ) -> tuple[int, PublishError | None]:
-        """Publish envelopes in order, pipelined: all are sent, then the PubAcks are awaited in order.
+        """Publish envelopes in order, pipelined: all are sent, then their PubAcks are awaited together.
 
         Returns how many leading envelopes were acknowledged and the first failure (None when all were).
         One connection keeps the order of what it sends, so the stream stores them in this order; an
         envelope after a failed one may be stored too, and its re-publish is dropped by the duplicate
-        window (Nats-Msg-Id = event id). Sending the batch before waiting lets nats.py write it in a few
-        socket writes and costs one round trip instead of one per event.
+        window (Nats-Msg-Id = event id). Sending the batch before waiting costs one round trip instead of
+        one per event, and the acks come back on one wildcard subscription as ``<inbox>.<batch>.<index>``:
+        nats.py's ``publish_async`` would take a semaphore, a random token and a future per event.
         """
         if not self.nc.is_connected:
             first = items[0][0] if items else None
             what = f"event {first.id} ({first.type})" if first else "batch"
             return 0, PublishError(f"publish of {what} failed: not connected to NATS")
-        acks: list[asyncio.Future[PubAck]] = []
+        if not items:
+            return 0, None
+        inbox = await self._ack_inbox()
+        self._batch_seq += 1
+        batch_id, batch = self._batch_seq, _PendingAcks(len(items))
+        self._pending_acks[batch_id] = batch
+        reply = f"{inbox}.{batch_id}."
         send_failure: PublishError | None = None
-        for envelope, trace in items:
-            try:
-                # No wait_stall: with one, nats.py wraps every publish in a task; a batch is far below its
-                # limit of pending publishes anyway.
-                acks.append(
-                    await self.js.publish_async(
-                        envelope.type, envelope.SerializeToString(), headers=headers_for(envelope, trace=trace)
+        sent = 0
+        try:
+            for envelope, trace in items:
+                try:
+                    await self.nc.publish(
+                        envelope.type,
+                        envelope.SerializeToString(),
+                        reply=f"{reply}{sent}",
+                        headers=headers_for(envelope, trace=trace),
                     )
-                )
-            except Exception as exc:
-                send_failure = PublishError(f"publish of event {envelope.id} ({envelope.type}) failed: {exc!r}")
-                break
-        if acks:
-            await asyncio.wait(acks, timeout=timeout)
+                except Exception as exc:
+                    send_failure = PublishError(f"publish of event {envelope.id} ({envelope.type}) failed: {exc!r}")
+                    break
+                sent += 1
+            batch.expect(sent)
+            if sent:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(batch.all_in, timeout)
+        finally:
+            del self._pending_acks[batch_id]  # a late ack finds no batch and is dropped
         done = 0
-        for (envelope, _), ack in zip(items, acks, strict=False):
-            if not ack.done() or ack.cancelled() or ack.exception() is not None:
-                for late in acks[done:]:
-                    if late.done() and not late.cancelled():
-                        late.exception()  # seen: no "exception never retrieved" warning
-                    late.cancel()  # frees its slot among nats.py's pending async publishes
-                reason = "no PubAck in time" if not ack.done() or ack.cancelled() else repr(ack.exception())
-                return done, PublishError(f"publish of event {envelope.id} ({envelope.type}) failed: {reason}")
+        for envelope, _ in items[:sent]:
+            outcome = batch.outcomes[done]
+            if outcome is not None:
+                return done, PublishError(f"publish of event {envelope.id} ({envelope.type}) failed: {outcome}")
             done += 1
         return done, send_failure
+
+    async def _ack_inbox(self) -> str:
+        """The wildcard inbox PubAcks of batches come back on, subscribed on first use."""
+        if self._acks_to is None:
+            inbox = self.nc.new_inbox()
+            subscription = await self.nc.subscribe(f"{inbox}.>", cb=self._on_ack)
+            if self._acks_to is None:
+                self._acks_to = inbox
+            else:  # a concurrent first batch subscribed meanwhile
+                await subscription.unsubscribe()
+        return self._acks_to
+
+    async def _on_ack(self, msg: Msg) -> None:
+        _, batch_id, index = msg.subject.rsplit(".", 2)
+        try:
+            batch = self._pending_acks.get(int(batch_id))
+            position = int(index)
+        except ValueError:
+            return  # not a reply to one of our publishes
+        if batch is None:
+            return  # the batch gave up waiting; its rows stay unsent and are published again
+        if msg.headers and msg.headers.get(Header.STATUS) == NO_RESPONDERS_STATUS:
+            batch.record(position, "no responders (no stream takes this subject)")
+        elif b'"error"' in msg.data:  # a PubAck is {"stream":...,"seq":...}; an error names itself
+            try:
+                error = json.loads(msg.data).get("error", msg.data)
+            except ValueError:
+                error = msg.data
+            batch.record(position, f"JetStream error {error}")
+        else:
+            batch.record(position, None)
 
     async def close(self) -> None:
         """Drain subscriptions and pending publishes, then close."""

@@ -350,3 +350,22 @@ async def test_a_pipelined_batch_lands_in_order_and_reports_the_acknowledged_pre
     ids = [decode(m.data, m.headers).id for m in await _messages_for_brand(bus, before, brand)]
     assert Counter(ids) == Counter({e.id: 1 for e in [*good, *again]})
     assert ids[:62] == [e.id for e in [*good, *again[:2]]]
+
+
+async def test_concurrent_batches_on_one_connection_each_get_their_own_acks(bus: EventBus) -> None:
+    brand = f"b-{uuid.uuid4().hex[:8]}"
+    before = await _last_seq(bus)
+    batches = [
+        [
+            build_envelope(
+                MemberRegistered(brand_id=brand, member_id=f"m-{b}-{i}"), source=SERVICE, brand_id=brand, subject=brand
+            )
+            for i in range(40)
+        ]
+        for b in range(3)
+    ]
+    # The first use subscribes the ack inbox: three batches racing for it must still each hear all their acks.
+    results = await asyncio.gather(*(bus.publish_batch([(e, None) for e in batch]) for batch in batches))
+    assert results == [(40, None)] * 3
+    stored = Counter(decode(m.data, m.headers).id for m in await _messages_for_brand(bus, before, brand))
+    assert stored == Counter({e.id: 1 for batch in batches for e in batch})
