@@ -53,6 +53,7 @@ def test_every_fast_path_number_is_what_phonenumbers_makes_of_it() -> None:
         "1381234567",
         "138123456789",
         "１３８１２３４５６７８",
+        "138１２３４５６７８",  # digits of another script: phonenumbers converts them, the fast path must not match
         "+8613812345678",
         "138 1234 5678",
         "01012345678",

@@ -16,10 +16,12 @@ _MAX_INPUT_LENGTH = 32
 # (a fifth of a till lookup's own work in this service). Only digits its own CN mobile pattern accepts take this
 # path, and never those starting with 11, 12 or 179, which its national prefix rule for CN would strip: for
 # these parse + is_valid_number + E.164 give exactly "+86" + the digits.
+# ASCII: a str pattern's \d also matches other scripts' digits, which phonenumbers would first convert.
 _CN_MOBILE = re.compile(
-    phonenumbers.PhoneMetadata.metadata_for_region(DEFAULT_REGION).mobile.national_number_pattern  # type: ignore[union-attr]
+    phonenumbers.PhoneMetadata.metadata_for_region(DEFAULT_REGION).mobile.national_number_pattern,  # type: ignore[union-attr]
+    re.ASCII,
 )
-_PLAIN_MOBILE = re.compile(r"1[3-9]\d{9}")
+_PLAIN_MOBILE = re.compile(r"1[3-9]\d{9}", re.ASCII)
 
 
 def normalize_phone(raw: str, *, field: str = "phone", region: str = DEFAULT_REGION) -> str:
