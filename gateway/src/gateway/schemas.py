@@ -45,8 +45,16 @@ Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Fen = Annotated[int, Field(strict=True, ge=0, le=INT64_MAX, description="Money in fen (1/100 yuan)")]
 
 
+# 11 digits starting 13-19: a mainland mobile as tills send it, a possible number for phonenumbers (CN numbers
+# of 11 digits are) unless its CN national prefix rule strips a leading 179. Checked without its parser, which
+# was ~5% of a till lookup in the gateway.
+_PLAIN_MOBILE = re.compile(r"1[3-9]\d{9}", re.ASCII)
+
+
 def _check_phone(value: str) -> str:
     # Only "could this be a phone number": the members service owns normalisation to E.164.
+    if _PLAIN_MOBILE.fullmatch(value) and not value.startswith("179"):
+        return value
     try:
         number = phonenumbers.parse(value, DEFAULT_REGION)
     except phonenumbers.NumberParseException as exc:
