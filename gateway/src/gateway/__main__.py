@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import uvicorn
 from opentelemetry import trace
 
@@ -21,8 +23,12 @@ def main() -> None:
     # Metrics are served by the app's own /metrics route, so no separate listener (metrics_port=0).
     telemetry.setup(settings.service_name, level=settings.log_level, metrics_port=0)
     trace.get_tracer_provider().add_span_processor(RedactQueryValues())  # type: ignore[attr-defined]
+    app = create_app(settings)
+    # The app, its routes and models and every imported module live as long as the process: out of the
+    # collector's sight, a full collection no longer walks them (they were ~5% of a till lookup's CPU here).
+    gc.freeze()
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.gateway_host,
         port=settings.gateway_port,
         log_config=None,  # keep the shared JSON logging configured above
