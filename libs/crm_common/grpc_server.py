@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -257,6 +258,9 @@ def main(
 
     async def run() -> None:
         host = ServiceHost(await build(settings), settings)
+        # Modules, descriptors and the servicers live as long as the process: frozen out of the collector's
+        # sight, full collections stop walking them (as the gateway does).
+        gc.freeze()
         await host.serve()
 
     # uvloop: the event loop asyncpg is built for; grpc.aio runs on any asyncio loop.
