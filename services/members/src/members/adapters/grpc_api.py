@@ -47,10 +47,18 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex}"
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _ts(moment: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
+    # The same seconds and nanos as Timestamp.FromDatetime (naive means UTC), without its utctimetuple() and
+    # calendar.timegm(): a fifth of rendering a member, which every read does.
+    if not isinstance(moment, datetime):
+        stamp = Timestamp()
+        stamp.FromDatetime(moment)  # its TypeError, as before
+        return stamp
+    delta = (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)) - _EPOCH
+    return Timestamp(seconds=delta.days * 86_400 + delta.seconds, nanos=delta.microseconds * 1000)
 
 
 def _brand_not_found() -> NotFound:
