@@ -23,6 +23,7 @@ import os
 import socket
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -83,24 +84,30 @@ class JobQueue:
         )
 
 
-class JobWorker:
-    """Claims and runs due jobs for the kinds it has handlers for."""
+class _PollingWorker(ABC):
+    """What both workers share: settings, lease tokens, backoff, the failure log and the polling loop.
+
+    A subclass claims and runs due jobs in ``run_once`` and stores a failure in ``_store_failure``.
+    """
+
+    task_name = "job-worker"
+    default_poll_interval = 0.5
+    # Seconds ``stop`` gives the batch in hand before cancelling it (None: wait for it to finish).
+    stop_grace: float | None = None
 
     def __init__(
         self,
-        pool: asyncpg.Pool,
-        handlers: dict[str, JobHandler],
+        handlers: Mapping[str, Any],
         *,
-        poll_interval: float = 0.5,
+        poll_interval: float | None = None,
         lease_seconds: float = 60,
         max_attempts: int = 10,
         batch_size: int = 10,
         retry_base: float = 5.0,
         retry_max: float = 3600.0,
     ) -> None:
-        self.pool = pool
         self.handlers = dict(handlers)
-        self.poll_interval = poll_interval
+        self.poll_interval = self.default_poll_interval if poll_interval is None else poll_interval
         self.lease_seconds = lease_seconds
         self.max_attempts = max_attempts
         self.batch_size = batch_size
@@ -111,10 +118,84 @@ class JobWorker:
         self._stopping = asyncio.Event()
         self._last_error_log = 0.0
 
+    def _claim_token(self) -> str:
+        # A fresh token per claim lets a run check the lease is still its own: if it expired and another
+        # worker re-claimed the job, the late run must not complete it.
+        return f"{self.worker_id}:{uuid.uuid4().hex[:12]}"
+
+    @abstractmethod
+    async def run_once(self) -> int:
+        """Claim due jobs and run them; return how many were run (succeeded or failed)."""
+
+    @abstractmethod
+    async def _store_failure(
+        self, job_id: Any, token: str, *, give_up: bool, error: str, retry_in: timedelta
+    ) -> None:
+        """Release the job: pending again after ``retry_in``, or failed for good."""
+
+    async def _record_failure(self, job_id: Any, kind: str, token: str, attempts: int, exc: Exception) -> None:
+        give_up = attempts >= self.max_attempts
+        delay = min(self.retry_base * 2 ** (attempts - 1), self.retry_max)
+        error = f"{type(exc).__name__}: {exc}"[:1000]
+        await self._store_failure(job_id, token, give_up=give_up, error=error, retry_in=timedelta(seconds=delay))
+        JOBS_RUN.labels(kind, "failed" if give_up else "retry").inc()
+        log.warning(
+            "job %s (%s) attempt %d failed%s: %s",
+            job_id,
+            kind,
+            attempts,
+            ", giving up" if give_up else f", retry in {delay:.1f}s",
+            error,
+        )
+
+    async def start(self) -> None:
+        """Start polling in the background (idempotent)."""
+        if self._task is None or self._task.done():
+            self._stopping.clear()
+            self._task = asyncio.create_task(self._run(), name=self.task_name)
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop claiming and let the batch in hand finish; unclaimed jobs stay for other workers. With a grace
+        (``stop_grace`` by default), a job still running after it is cancelled: a cancelled run commits
+        nothing and runs again once its lease expires."""
+        self._stopping.set()
+        if self._task is None:
+            return
+        grace = self.stop_grace if grace is None else grace
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout=grace)
+        except TimeoutError:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._task = None
+
+    async def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                if await self.run_once() >= self.batch_size:
+                    continue  # a full batch: more are probably due
+            except Exception as exc:
+                now = time.monotonic()
+                if now - self._last_error_log >= 5.0:
+                    self._last_error_log = now
+                    log.warning("job worker poll failed: %r", exc)
+            try:
+                await asyncio.wait_for(self._stopping.wait(), timeout=self.poll_interval)
+            except TimeoutError:
+                pass
+
+
+class JobWorker(_PollingWorker):
+    """Claims and runs due jobs for the kinds it has handlers for."""
+
+    def __init__(self, pool: asyncpg.Pool, handlers: Mapping[str, JobHandler], **options: Any) -> None:
+        """``options``: poll_interval, lease_seconds, max_attempts, batch_size, retry_base, retry_max."""
+        super().__init__(handlers, **options)
+        self.pool = pool
+
     async def _claim(self) -> list[asyncpg.Record]:
-        # A fresh token per claim lets the run transaction check the lease is still ours: if it expired
-        # and another worker re-claimed the job, our late run must not complete it.
-        token = f"{self.worker_id}:{uuid.uuid4().hex[:12]}"
+        token = self._claim_token()
         async with self.pool.acquire() as conn:
             return await conn.fetch(
                 """
@@ -158,33 +239,22 @@ class JobWorker:
                 )
             JOBS_RUN.labels(kind, "done").inc()
         except Exception as exc:
-            await self._record_failure(job, exc)
+            await self._record_failure(job_id, kind, token, job["attempts"], exc)
 
-    async def _record_failure(self, job: asyncpg.Record, exc: Exception) -> None:
-        attempts = job["attempts"]
-        give_up = attempts >= self.max_attempts
-        delay = min(self.retry_base * 2 ** (attempts - 1), self.retry_max)
-        error = f"{type(exc).__name__}: {exc}"[:1000]
+    async def _store_failure(
+        self, job_id: Any, token: str, *, give_up: bool, error: str, retry_in: timedelta
+    ) -> None:
         await self.pool.execute(
             "UPDATE jobs SET state = $3, last_error = $4, run_at = CASE WHEN $3 = 'pending'"
-            " THEN now() + make_interval(secs => $5) ELSE run_at END,"
+            " THEN now() + $5::interval ELSE run_at END,"
             " finished_at = CASE WHEN $3 = 'failed' THEN now() END,"
             " locked_by = NULL, locked_until = NULL, updated_at = now()"
             " WHERE id = $1 AND locked_by = $2",
-            job["id"],
-            job["locked_by"],
+            job_id,
+            token,
             "failed" if give_up else "pending",
             error,
-            float(delay),
-        )
-        JOBS_RUN.labels(job["kind"], "failed" if give_up else "retry").inc()
-        log.warning(
-            "job %s (%s) attempt %d failed%s: %s",
-            job["id"],
-            job["kind"],
-            attempts,
-            ", giving up" if give_up else f", retry in {delay:.1f}s",
-            error,
+            retry_in,
         )
 
     async def run_once(self) -> int:
@@ -193,34 +263,6 @@ class JobWorker:
         for job in jobs:
             await self._run_job(job)
         return len(jobs)
-
-    async def start(self) -> None:
-        """Start polling in the background (idempotent)."""
-        if self._task is None or self._task.done():
-            self._stopping.clear()
-            self._task = asyncio.create_task(self._run(), name="job-worker")
-
-    async def stop(self) -> None:
-        """Finish the batch in hand and stop; unclaimed jobs stay for other workers."""
-        self._stopping.set()
-        if self._task is not None:
-            await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                if await self.run_once() >= self.batch_size:
-                    continue  # a full batch: more are probably due
-            except Exception as exc:
-                now = time.monotonic()
-                if now - self._last_error_log >= 5.0:
-                    self._last_error_log = now
-                    log.warning("job worker poll failed: %r", exc)
-            try:
-                await asyncio.wait_for(self._stopping.wait(), timeout=self.poll_interval)
-            except TimeoutError:
-                pass
 
 
 # --- MongoDB ------------------------------------------------------------------------------------------------
@@ -353,8 +395,12 @@ class MongoJob:
 MongoJobHandler = Callable[[MongoJob], Awaitable[None]]
 
 
-class MongoJobWorker:
+class MongoJobWorker(_PollingWorker):
     """Claims and runs due jobs of the kinds it has handlers for (MongoDB)."""
+
+    task_name = "mongo-job-worker"
+    default_poll_interval = 1.0
+    stop_grace = 5.0  # a step is a short transaction; a cancelled one commits nothing
 
     def __init__(
         self,
@@ -362,33 +408,19 @@ class MongoJobWorker:
         db: AsyncDatabase[Doc],
         handlers: Mapping[str, MongoJobHandler],
         *,
-        poll_interval: float = 1.0,
-        lease_seconds: float = 60,
-        max_attempts: int = 10,
-        batch_size: int = 10,
-        retry_base: float = 5.0,
-        retry_max: float = 3600.0,
         clock: Callable[[], datetime] = _utcnow,
+        **options: Any,
     ) -> None:
+        """``options`` as for ``JobWorker``."""
+        super().__init__(handlers, **options)
         self.client = client
         self.collection = db["jobs"]
-        self.handlers = dict(handlers)
-        self.poll_interval = poll_interval
-        self.lease_seconds = lease_seconds
-        self.max_attempts = max_attempts
-        self.batch_size = batch_size
-        self.retry_base = retry_base
-        self.retry_max = retry_max
         # Which jobs are due is asked at the clock's time: tests move it forward instead of waiting.
         self.clock = clock
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = asyncio.Event()
-        self._last_error_log = 0.0
 
     async def _claim(self) -> Doc | None:
         now = self.clock()
-        token = f"{self.worker_id}:{uuid.uuid4().hex[:12]}"
+        token = self._claim_token()
         return await self.collection.find_one_and_update(
             {
                 "state": "pending",
@@ -441,13 +473,11 @@ class MongoJobWorker:
             JOBS_RUN.labels(job.kind, "lease_lost").inc()
             log.warning("job %s (%s) lost its lease; left to its new owner", job.id, job.kind)
         except Exception as exc:
-            await self._record_failure(doc, exc)
+            await self._record_failure(job.id, job.kind, job.token, job.attempts, exc)
 
-    async def _record_failure(self, doc: Doc, exc: Exception) -> None:
-        attempts = doc["attempts"]
-        give_up = attempts >= self.max_attempts
-        delay = min(self.retry_base * 2 ** (attempts - 1), self.retry_max)
-        error = f"{type(exc).__name__}: {exc}"[:1000]
+    async def _store_failure(
+        self, job_id: Any, token: str, *, give_up: bool, error: str, retry_in: timedelta
+    ) -> None:
         changes: Doc = {
             "state": "failed" if give_up else "pending",
             "last_error": error,
@@ -458,17 +488,8 @@ class MongoJobWorker:
         if give_up:
             changes["finished_at"] = _utcnow()
         else:
-            changes["run_at"] = self.clock() + timedelta(seconds=delay)
-        await self.collection.update_one({"_id": doc["_id"], "locked_by": doc["locked_by"]}, {"$set": changes})
-        JOBS_RUN.labels(doc["kind"], "failed" if give_up else "retry").inc()
-        log.warning(
-            "job %s (%s) attempt %d failed%s: %s",
-            doc["_id"],
-            doc["kind"],
-            attempts,
-            ", giving up" if give_up else f", retry in {delay:.1f}s",
-            error,
-        )
+            changes["run_at"] = self.clock() + retry_in
+        await self.collection.update_one({"_id": job_id, "locked_by": token}, {"$set": changes})
 
     async def run_once(self) -> int:
         """Claim up to one batch of due jobs, one at a time, and run them; return how many were run."""
@@ -480,37 +501,3 @@ class MongoJobWorker:
             await self._run_job(doc)
             ran += 1
         return ran
-
-    async def start(self) -> None:
-        """Start polling in the background (idempotent)."""
-        if self._task is None or self._task.done():
-            self._stopping.clear()
-            self._task = asyncio.create_task(self._run(), name="mongo-job-worker")
-
-    async def stop(self, grace: float = 5.0) -> None:
-        """Stop claiming; give the job in hand ``grace`` seconds, then cancel it. A cancelled step commits
-        nothing, and the job resumes after its last committed step once the lease expires."""
-        self._stopping.set()
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(self._task), timeout=grace)
-            except TimeoutError:
-                self._task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                if await self.run_once() >= self.batch_size:
-                    continue  # a full batch: more are probably due
-            except Exception as exc:
-                now = time.monotonic()
-                if now - self._last_error_log >= 5.0:
-                    self._last_error_log = now
-                    log.warning("job worker poll failed: %r", exc)
-            try:
-                await asyncio.wait_for(self._stopping.wait(), timeout=self.poll_interval)
-            except TimeoutError:
-                pass
