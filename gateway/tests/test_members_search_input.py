@@ -1,4 +1,4 @@
-"""The member search takes its query and caller in one dependency: same contract, same order of checks."""
+"""The member search takes its query and caller itself, not through dependencies: same contract and checks."""
 
 from __future__ import annotations
 
