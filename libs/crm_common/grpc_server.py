@@ -72,7 +72,8 @@ _CODES = {code.name: code for code in grpc.StatusCode}
 
 
 class _ServerInterceptor(grpc.aio.ServerInterceptor):
-    """Every unary call's span (continuing the caller's trace), RED metrics, and DomainError / RemoteError
+    """Every unary call's span (continuing the caller's trace; none when the caller chose not to record it),
+    RED metrics, and DomainError / RemoteError
     turned into status + trailer with internals hidden.
 
     One interceptor instead of OpenTelemetry's stock one plus ours: the stock one built a span's attributes,
@@ -114,11 +115,19 @@ class _ServerInterceptor(grpc.aio.ServerInterceptor):
             started = time.perf_counter()
             code = "OK"
             metadata = context.invocation_metadata()
-            token = otel_context.attach(propagate.extract(dict(metadata))) if metadata else None
-            span = tracer.start_span(full_method, kind=SpanKind.SERVER, attributes=attributes)
+            parent = propagate.extract(dict(metadata)) if metadata else None
+            token = otel_context.attach(parent) if parent is not None else None
+            if parent is not None and _unsampled(parent):
+                # The caller decided not to record this trace, so nothing here would be: run in its context
+                # (logs and downstream calls keep its trace id) without a span of our own.
+                span, scope = None, contextlib.nullcontext()
+            else:
+                span = tracer.start_span(full_method, kind=SpanKind.SERVER, attributes=attributes)
+                scope = trace.use_span(span, end_on_exit=True, record_exception=False, set_status_on_exception=False)
+            recording = span is not None and span.is_recording()
             try:
-                with trace.use_span(span, end_on_exit=True, record_exception=False, set_status_on_exception=False):
-                    if span.is_recording():
+                with scope:
+                    if recording:
                         _peer_attributes(span, context, metadata)
                     try:
                         return await inner(request, context)
@@ -143,12 +152,13 @@ class _ServerInterceptor(grpc.aio.ServerInterceptor):
                             raise
                         code = "INTERNAL"
                         RPC_ERRORS.labels(service, method, "INTERNAL").inc()
-                        span.record_exception(err)
+                        if recording:
+                            span.record_exception(err)
                         log.exception("unhandled error in %s", method)
                         await context.abort(grpc.StatusCode.INTERNAL, "internal error")
                     finally:
                         observe(method, code, time.perf_counter() - started)
-                        if span.is_recording():
+                        if recording:
                             status = _CODES.get(code, grpc.StatusCode.UNKNOWN)
                             span.set_attribute("rpc.grpc.status_code", status.value[0])
                             if status in _SERVER_ERRORS:
@@ -162,6 +172,12 @@ class _ServerInterceptor(grpc.aio.ServerInterceptor):
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
+
+
+def _unsampled(parent: otel_context.Context) -> bool:
+    """True when the caller's context carries a valid span it chose not to record."""
+    caller = trace.get_current_span(parent).get_span_context()
+    return caller.is_valid and not caller.trace_flags.sampled
 
 
 def _peer_attributes(span: trace.Span, context: grpc.aio.ServicerContext, metadata: Any) -> None:

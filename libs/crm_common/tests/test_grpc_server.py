@@ -181,3 +181,35 @@ async def test_calls_continue_the_callers_trace_in_a_server_span() -> None:
     assert [s.attributes["rpc.grpc.status_code"] for s in spans] == [0, 6, 13]  # type: ignore[index]
     # The caller's mistakes leave the server span unset; the server's own failure marks it an error.
     assert [s.status.status_code for s in spans] == [StatusCode.UNSET, StatusCode.UNSET, StatusCode.ERROR]
+
+
+async def test_an_unsampled_caller_is_followed_without_a_server_span() -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    carriers: list[dict[str, str]] = []
+
+    class Traced(_Servicer):
+        async def GetKpis(self, request, context):  # type: ignore[no-untyped-def]
+            carriers.append(trace_carrier())
+            return await super().GetKpis(request, context)
+
+    host = ServiceHost(
+        Service("test", [(reporting_pb2_grpc.add_ReportingServiceServicer_to_server, Traced(), FULL_NAME)]),
+        _settings(),
+        tracer=provider.get_tracer("test"),
+    )
+    port = await host.start()
+    trace_id, parent_id = "ef" * 16, "12" * 8
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as ch:
+        stub = reporting_pb2_grpc.ReportingServiceStub(ch)
+        metadata = (("traceparent", f"00-{trace_id}-{parent_id}-00"),)
+        await stub.GetKpis(reporting_pb2.GetKpisRequest(brand_id="b"), metadata=metadata, timeout=5)
+        with pytest.raises(grpc.aio.AioRpcError) as failed:
+            await stub.GetKpis(reporting_pb2.GetKpisRequest(brand_id="dup"), metadata=metadata, timeout=5)
+    await host.stop()
+
+    assert exporter.get_finished_spans() == ()
+    # Events and downstream calls made here carry the caller's own context, still "not sampled".
+    assert carriers[0]["traceparent"] == f"00-{trace_id}-{parent_id}-00"
+    assert failed.value.code() == grpc.StatusCode.ALREADY_EXISTS  # errors are mapped all the same
