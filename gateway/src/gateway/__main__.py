@@ -5,13 +5,11 @@ from __future__ import annotations
 import gc
 
 import uvicorn
-from opentelemetry import trace
 
 from crm_common import telemetry
 from crm_common.settings import load_settings, require_real_secret
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
-from gateway.tracing import RedactQueryValues
 
 __all__ = ["GatewaySettings", "main"]
 
@@ -22,7 +20,6 @@ def main() -> None:
     require_real_secret("CRM_JWT_SECRET", settings.jwt_secret, settings.env)
     # Metrics are served by the app's own /metrics route, so no separate listener (metrics_port=0).
     telemetry.setup(settings.service_name, level=settings.log_level, metrics_port=0)
-    trace.get_tracer_provider().add_span_processor(RedactQueryValues())  # type: ignore[attr-defined]
     app = create_app(settings)
     # The app, its routes and models and every imported module live as long as the process: out of the
     # collector's sight, a full collection no longer walks them (they were ~5% of a till lookup's CPU here).

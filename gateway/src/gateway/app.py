@@ -15,7 +15,6 @@ from gateway.auth import TokenIssuer
 from gateway.clients import Clients
 from gateway.kv import MemoryKV, NatsKV
 from gateway.limits import BodyLimitMiddleware, RateLimiter
-from gateway.metrics import REDMiddleware
 from gateway.routers import (
     api_keys,
     app_member,
@@ -30,7 +29,7 @@ from gateway.routers import (
 )
 from gateway.sessions import ApiKeyStore, SessionStore
 from gateway.settings import GatewaySettings
-from gateway.tracing import telemetry_config
+from gateway.tracing import RequestTelemetry
 from gateway.wechat import GrpcMemberDirectory, MemberDirectory, WeChatClient
 
 DESCRIPTION = """\
@@ -97,7 +96,8 @@ def create_app(
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        telemetry=telemetry_config(tracer_provider),
+        # Request spans and RED metrics come from RequestTelemetry (see gateway.tracing).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.tokens = TokenIssuer(settings.verification_keys, settings.token_ttl_seconds,
@@ -116,7 +116,7 @@ def create_app(
     errors.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes,
                        max_upload_bytes=settings.max_upload_bytes)
-    app.add_middleware(REDMiddleware)
+    app.add_middleware(RequestTelemetry, tracer_provider=tracer_provider)
     for router in ROUTERS:
         app.include_router(router.router)
     console.mount(app)
