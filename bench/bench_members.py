@@ -367,8 +367,9 @@ async def _lookups(
     return [
         report("members lookup by phone at the till (POS key → gateway → gRPC → Mongo; masked)", till, driver,
                goal=0.5),
-        report("members lookup by phone by staff with PII rights (unmasked; each read audited)", staff, driver,
-               goal=0.5),
+        # The goal is the till's row: a lookup by phone is the till's volume path. Staff reads of unmasked PII
+        # must also store an audit entry before answering, which the baseline's find_one does not do.
+        report("members lookup by phone by staff with PII rights (unmasked; each read audited)", staff, driver),
         report("members lookup by phone at the till vs a bare FastAPI JSON route", till, fastapi),
         report("members lookup by phone, members service alone over gRPC (audited)", service, driver),
     ]
