@@ -140,7 +140,9 @@ async def test_reflection_lists_the_service_and_health(served) -> None:  # type:
     assert {FULL_NAME, "grpc.health.v1.Health"} <= names
 
 
-async def test_calls_continue_the_callers_trace_in_a_server_span() -> None:
+def _traced_host() -> tuple[InMemorySpanExporter, list[dict[str, str]], ServiceHost]:
+    """A host whose spans land in the exporter; each call records the trace carrier its handler sees (what an
+    outbox row written there would carry)."""
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
@@ -148,7 +150,7 @@ async def test_calls_continue_the_callers_trace_in_a_server_span() -> None:
 
     class Traced(_Servicer):
         async def GetKpis(self, request, context):  # type: ignore[no-untyped-def]
-            carriers.append(trace_carrier())  # what an outbox row written here would carry
+            carriers.append(trace_carrier())
             return await super().GetKpis(request, context)
 
     host = ServiceHost(
@@ -156,6 +158,11 @@ async def test_calls_continue_the_callers_trace_in_a_server_span() -> None:
         _settings(),
         tracer=provider.get_tracer("test"),
     )
+    return exporter, carriers, host
+
+
+async def test_calls_continue_the_callers_trace_in_a_server_span() -> None:
+    exporter, carriers, host = _traced_host()
     port = await host.start()
     trace_id, parent_id = "ab" * 16, "cd" * 8
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as ch:
@@ -184,21 +191,7 @@ async def test_calls_continue_the_callers_trace_in_a_server_span() -> None:
 
 
 async def test_an_unsampled_caller_is_followed_without_a_server_span() -> None:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    carriers: list[dict[str, str]] = []
-
-    class Traced(_Servicer):
-        async def GetKpis(self, request, context):  # type: ignore[no-untyped-def]
-            carriers.append(trace_carrier())
-            return await super().GetKpis(request, context)
-
-    host = ServiceHost(
-        Service("test", [(reporting_pb2_grpc.add_ReportingServiceServicer_to_server, Traced(), FULL_NAME)]),
-        _settings(),
-        tracer=provider.get_tracer("test"),
-    )
+    exporter, carriers, host = _traced_host()
     port = await host.start()
     trace_id, parent_id = "ef" * 16, "12" * 8
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as ch:
