@@ -206,3 +206,23 @@ async def test_an_unsampled_caller_is_followed_without_a_server_span() -> None:
     # Events and downstream calls made here carry the caller's own context, still "not sampled".
     assert carriers[0]["traceparent"] == f"00-{trace_id}-{parent_id}-00"
     assert failed.value.code() == grpc.StatusCode.ALREADY_EXISTS  # errors are mapped all the same
+
+
+async def test_a_caller_outside_any_trace_starts_one_here() -> None:
+    exporter, carriers, host = _traced_host()
+    port = await host.start()
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as ch:
+        stub = reporting_pb2_grpc.ReportingServiceStub(ch)
+        await stub.GetKpis(reporting_pb2.GetKpisRequest(brand_id="b"), metadata=(("x-other", "1"),), timeout=5)
+        # Health checks go through the same wrapping as the service's own methods.
+        health = health_pb2_grpc.HealthStub(ch)
+        await health.Check(health_pb2.HealthCheckRequest(service=FULL_NAME), timeout=5)
+    await host.stop()
+
+    spans = {s.name: s for s in exporter.get_finished_spans()}
+    root = spans[f"/{FULL_NAME}/GetKpis"]
+    assert root.parent is None and root.kind == SpanKind.SERVER
+    trace_id, span_id = format(root.context.trace_id, "032x"), format(root.context.span_id, "016x")
+    _, carried_trace, carried_span, flags = carriers[0]["traceparent"].split("-")
+    assert (carried_trace, carried_span) == (trace_id, span_id) and int(flags, 16) & 1  # sampled
+    assert "/grpc.health.v1.Health/Check" in spans
