@@ -100,7 +100,7 @@ def setup_tracing(service_name: str) -> None:
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
 
-    # gRPC calls are traced by crm_common.grpc_server's and crm_common.grpc_client's interceptors: the stock
+    # gRPC calls are traced by crm_common.grpc_server's handler wrapping and crm_common.grpc_client's wrapper: the stock
     # instrumentation cost a quarter of a small call on the server and a third on the client, sampled or not.
     try:
         sampled_asyncpg_instrumentor().instrument()
