@@ -1,4 +1,4 @@
-"""Component tests of loyalty's events: what it publishes on LOYALTY, and MemberRegistered it consumes."""
+"""Component tests of loyalty's events: what it publishes on LOYALTY, and the members events it consumes."""
 
 from __future__ import annotations
 
@@ -162,3 +162,52 @@ async def test_order_of_a_member_opened_by_event_credits_the_same_account(stack:
 
     assert response.member.points_balance == 123
     assert await stack.fetchval("SELECT count(*) FROM points_accounts WHERE brand_id = $1", brand.id) == 1
+
+
+async def test_a_birthday_set_in_the_directory_reaches_the_account_without_an_order(
+    stack: Stack, brand: Brand
+) -> None:
+    member_id = "member-sets-birthday"
+
+    async def publish(message: members_events.MemberRegistered | members_events.MemberUpdated) -> str:
+        envelope = build_envelope(message, source="members", brand_id=brand.id, subject=member_id)
+        await stack.bus.publish(envelope)
+        return envelope.id
+
+    async def birthday() -> object:
+        return await stack.fetchval(
+            "SELECT birthday::text FROM points_accounts WHERE brand_id = $1 AND member_id = $2", brand.id, member_id
+        )
+
+    await stack.bus.ensure_stream("members")
+    await publish(members_events.MemberRegistered(brand_id=brand.id, member_id=member_id, store_id=brand.store_id))
+    await publish(members_events.MemberUpdated(brand_id=brand.id, member_id=member_id, birthday="1990-03-14"))
+
+    async def taken() -> bool:
+        return await birthday() == "1990-03-14"
+
+    await eventually(taken)
+    # A later profile update that does not carry a birthday (or carries a malformed one) leaves it alone.
+    ignored = [
+        await publish(members_events.MemberUpdated(brand_id=brand.id, member_id=member_id, gender="female")),
+        await publish(members_events.MemberUpdated(brand_id=brand.id, member_id=member_id, birthday="14/03/1990")),
+    ]
+
+    async def handled() -> bool:
+        query = "SELECT count(*) FROM processed_events WHERE consumer = $1 AND event_id = ANY($2)"
+        return await stack.fetchval(query, CONSUMER, ignored) == len(ignored)
+
+    await eventually(handled)
+    assert await birthday() == "1990-03-14"
+    await publish(members_events.MemberUpdated(brand_id=brand.id, member_id=member_id, birthday="1990-03-15"))
+
+    async def changed() -> bool:
+        return await birthday() == "1990-03-15"
+
+    await eventually(changed)
+    assert (
+        await stack.fetchval(
+            "SELECT count(*) FROM points_accounts WHERE brand_id = $1 AND member_id = $2", brand.id, member_id
+        )
+        == 1
+    )

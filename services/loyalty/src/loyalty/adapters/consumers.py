@@ -14,7 +14,8 @@ from loyalty.app.loyalty import LoyaltyApp
 MEMBER_REGISTERED = event_type(members_events.MemberRegistered())
 MEMBER_MERGED = event_type(members_events.MemberMerged())
 MEMBER_ERASED = event_type(members_events.MemberErased())
-SUBJECTS = [MEMBER_REGISTERED, MEMBER_MERGED, MEMBER_ERASED]
+MEMBER_UPDATED = event_type(members_events.MemberUpdated())
+SUBJECTS = [MEMBER_REGISTERED, MEMBER_UPDATED, MEMBER_MERGED, MEMBER_ERASED]
 
 
 def _birthday(text: str) -> date | None:
@@ -25,7 +26,7 @@ def _birthday(text: str) -> date | None:
 
 
 def members_handler(app: LoyaltyApp) -> Handler:
-    """One handler for the members events loyalty follows (registration, merge, erasure)."""
+    """One handler for the members events loyalty follows (registration, profile update, merge, erasure)."""
 
     async def on_registered(conn: asyncpg.Connection, event: Event) -> None:
         p = event.payload
@@ -33,6 +34,14 @@ def members_handler(app: LoyaltyApp) -> Handler:
         brand_id = p.brand_id or event.brand_id
         if brand_id and p.member_id:
             await app.member_registered(conn, brand_id, p.member_id, _birthday(p.birthday))
+
+    async def on_updated(conn: asyncpg.Connection, event: Event) -> None:
+        p = event.payload
+        assert isinstance(p, members_events.MemberUpdated)
+        brand_id = p.brand_id or event.brand_id
+        birthday = _birthday(p.birthday)
+        if brand_id and p.member_id and birthday is not None:
+            await app.member_birthday_set(conn, brand_id, p.member_id, birthday)
 
     async def on_merged(conn: asyncpg.Connection, event: Event) -> None:
         p = event.payload
@@ -51,6 +60,7 @@ def members_handler(app: LoyaltyApp) -> Handler:
     return route(
         {
             members_events.MemberRegistered: on_registered,
+            members_events.MemberUpdated: on_updated,
             members_events.MemberMerged: on_merged,
             members_events.MemberErased: on_erased,
         }

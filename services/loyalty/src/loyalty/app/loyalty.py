@@ -911,6 +911,13 @@ class LoyaltyApp:
             return
         await self.attach_orders(conn, brand_id, member_id, e164(member.phone))
 
+    async def member_birthday_set(
+        self, conn: asyncpg.Connection, brand_id: str, member_id: str, birthday: date
+    ) -> None:
+        """A member set or changed their birthday in the directory: the account takes it now (opening it if
+        needed), so the birthday bonus and the birthday gift job see it before the member's next order."""
+        await self.repo.open_account(conn, brand_id, member_id, birthday)
+
     async def attach_orders(self, conn: asyncpg.Connection, brand_id: str, member_id: str, phone: str) -> int:
         """Give the member the orders kept for their phone, crediting what is left of each after refunds."""
         orders = await conn.fetch(
