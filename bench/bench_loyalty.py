@@ -71,7 +71,8 @@ def _member(i: int, hot: bool) -> str:
 # expiry, so no job and no qualifying-growth read): FIND_ORDER_AND_PROGRAM (the retry check with the programme
 # version) and the text of LoyaltyRepository.claim_order, .lock_account and .write_order_credit (they are
 # inline, not module constants), with the same round trips, transaction boundaries and pool (crm_common.pg).
-# Left out: gRPC, validation, members calls (cached by the service) and the outbox relay.
+# Left out: gRPC, validation, members calls (the bench's members reach loyalty through orders, not through the
+# directory's events, so the service asks its 30-second member cache) and the outbox relay.
 # Outbox rows are real envelopes (built once per event type, fresh time-ordered event id per row), so the rows
 # have the service's size, key order, source and types without timing protobuf work.
 _CLAIM_ORDER = (
@@ -136,8 +137,8 @@ _EARNED_TYPE, _EARNED_ENVELOPE = _envelope(events_pb2.PointsEarned(
 async def _bare_order(pool: asyncpg.Pool, member_id: str) -> None:
     order_id, external_id = str(uuid.uuid4()), f"B-{uuid.uuid4().hex}"
     trace = json.dumps(trace_carrier())
-    # The retry check with the programme version, on the pool, before the transaction.
-    await pool.fetchrow(FIND_ORDER_AND_PROGRAM, BRAND, external_id)
+    # The retry check with the programme version and the known-member lookup, on the pool, before the transaction.
+    await pool.fetchrow(FIND_ORDER_AND_PROGRAM, BRAND, external_id, member_id)
     recorded_at = datetime.now(UTC)
     async with pool.acquire() as conn, conn.transaction():
         # Before the lock: order + lines + account (opened if missing) + OrderRecorded, one statement.

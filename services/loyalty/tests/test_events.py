@@ -17,7 +17,7 @@ from crm.members.v1 import events_pb2 as members_events
 from crm_common.events import MSG_ID, Event, build_envelope, decode, headers_for, stream_for
 
 from .conftest import Brand, Stack
-from .test_orders import order_request
+from .test_orders import order_request, rejected
 
 CONSUMER = "loyalty-members"
 
@@ -211,3 +211,41 @@ async def test_a_birthday_set_in_the_directory_reaches_the_account_without_an_or
         )
         == 1
     )
+
+
+async def test_a_member_known_from_the_directorys_events_orders_without_a_call_to_it(
+    stack: Stack, brand: Brand
+) -> None:
+    # Registered through the stream only: the fake directory has never heard of this member, so any call to it
+    # would answer NOT_FOUND and the order would be refused.
+    member_id = f"member-by-event-{brand.id}"
+
+    async def publish(message: object) -> str:
+        envelope = build_envelope(message, source="members", brand_id=brand.id, subject=member_id)  # type: ignore[arg-type]
+        await stack.bus.publish(envelope)
+        return envelope.id
+
+    async def handled(event_id: str) -> bool:
+        query = "SELECT count(*) FROM processed_events WHERE consumer = $1 AND event_id = $2"
+        return await stack.fetchval(query, CONSUMER, event_id) == 1
+
+    await stack.bus.ensure_stream("members")
+    registered = await publish(members_events.MemberRegistered(brand_id=brand.id, member_id=member_id))
+    await eventually(lambda: handled(registered))
+    response = await stack.loyalty.RecordOrder(order_request(brand, member_id=member_id))
+    assert (response.member.member_id, response.member.points_balance) == (member_id, 123)
+    # Another brand's order for the same id is not this member's: it goes to the directory, which says no.
+    other = stack.new_brand()
+    refused = await rejected(stack.loyalty.RecordOrder(order_request(other, member_id=member_id)))
+    assert refused.reason == "UNKNOWN_MEMBER"
+
+    # Erased: never known again, not even when an older profile update arrives afterwards.
+    erased = await publish(members_events.MemberErased(brand_id=brand.id, member_id=member_id))
+    late = await publish(members_events.MemberUpdated(brand_id=brand.id, member_id=member_id, birthday="1990-01-01"))
+    await eventually(lambda: handled(erased))
+    await eventually(lambda: handled(late))
+    refused = await rejected(stack.loyalty.RecordOrder(order_request(brand, member_id=member_id)))
+    assert refused.reason == "UNKNOWN_MEMBER"
+    assert await stack.fetchval(
+        "SELECT birthday FROM points_accounts WHERE brand_id = $1 AND member_id = $2", brand.id, member_id
+    ) is None

@@ -39,9 +39,8 @@ def members_handler(app: LoyaltyApp) -> Handler:
         p = event.payload
         assert isinstance(p, members_events.MemberUpdated)
         brand_id = p.brand_id or event.brand_id
-        birthday = _birthday(p.birthday)
-        if brand_id and p.member_id and birthday is not None:
-            await app.member_birthday_set(conn, brand_id, p.member_id, birthday)
+        if brand_id and p.member_id:
+            await app.member_updated(conn, brand_id, p.member_id, _birthday(p.birthday))
 
     async def on_merged(conn: asyncpg.Connection, event: Event) -> None:
         p = event.payload

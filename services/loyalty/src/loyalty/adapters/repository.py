@@ -14,6 +14,7 @@ from typing import Any
 
 import asyncpg
 
+from loyalty.domain.members import MemberInfo
 from loyalty.domain.orders import OrderDraft
 from loyalty.domain.points import Lot
 from loyalty.domain.program import DEFAULT_PROGRAM, Program, parse_program
@@ -46,11 +47,15 @@ class Account:
 
 
 _PROGRAM_VERSION = "SELECT max(version) FROM programs WHERE brand_id = $1"
-# One row always: the order under the external id (or NULLs) and the brand's programme version (or NULL).
+# One row always: the order under the external id (or NULLs), the brand's programme version (or NULL), and
+# the member ($3) when the directory's events made them known here (see migrations/0004_known_members.sql).
 FIND_ORDER_AND_PROGRAM = (
-    "SELECT o.id, o.fingerprint, o.response, (" + _PROGRAM_VERSION + ") AS version"
+    "SELECT o.id, o.fingerprint, o.response, (" + _PROGRAM_VERSION + ") AS version,"
+    " a.member_id AS known_member, a.birthday AS known_birthday"
     " FROM (SELECT 1) AS one"
     " LEFT JOIN orders o ON o.brand_id = $1 AND o.external_id = $2"
+    " LEFT JOIN points_accounts a ON a.brand_id = $1 AND a.member_id = $3 AND a.member_known_at IS NOT NULL"
+    " AND a.member_erased_at IS NULL AND a.merged_into IS NULL"
 )
 _ACCOUNT_COLUMNS = "brand_id, member_id, balance, growth_value, tier, debt, tier_floor, tier_review_at, birthday"
 
@@ -84,19 +89,34 @@ class LoyaltyRepository:
         return program
 
     async def find_order_and_program(
-        self, conn: Conn, brand_id: str, external_id: str
-    ) -> tuple[StoredOrder | None, Program]:
-        """``find_order`` and ``current_program`` in one round trip: an order's first step reads both.
+        self, conn: Conn, brand_id: str, external_id: str, member_id: str = ""
+    ) -> tuple[StoredOrder | None, Program, MemberInfo | None]:
+        """``find_order``, ``current_program`` and ``known_member`` in one round trip: an order's first step
+        reads all three.
 
         Only the programme's version travels; its config is read once per version and then cached.
         """
-        row = await conn.fetchrow(FIND_ORDER_AND_PROGRAM, brand_id, external_id)
+        row = await conn.fetchrow(FIND_ORDER_AND_PROGRAM, brand_id, external_id, member_id or None)
         stored = (
             None
             if row["id"] is None
             else StoredOrder(row["id"], row["fingerprint"], json.loads(row["response"]) if row["response"] else {})
         )
-        return stored, await self._program(conn, brand_id, row["version"])
+        known = None if row["known_member"] is None else MemberInfo(row["known_member"], birthday=row["known_birthday"])
+        return stored, await self._program(conn, brand_id, row["version"]), known
+
+    async def member_known(self, conn: Conn, brand_id: str, member_id: str, birthday: date | None) -> None:
+        """The directory told us about this member (registered or updated): open the account if needed, take
+        the birthday it carries, and mark the member known, unless they were erased."""
+        await conn.execute(
+            "INSERT INTO points_accounts (brand_id, member_id, birthday, member_known_at) VALUES ($1, $2, $3, now())"
+            " ON CONFLICT (brand_id, member_id) DO UPDATE SET birthday = coalesce(EXCLUDED.birthday,"
+            " points_accounts.birthday), member_known_at = coalesce(points_accounts.member_known_at, now())"
+            " WHERE points_accounts.member_erased_at IS NULL",
+            brand_id,
+            member_id,
+            birthday,
+        )
 
     async def program_row(self, brand_id: str) -> asyncpg.Record | None:
         """The latest stored programme row (version, config, created_by, created_at)."""

@@ -2,11 +2,11 @@
 birthday month the ``birthday_coupon_template_id`` of their tier, once per member per year.
 
 Where birthdays come from: ``points_accounts.birthday``, set from ``MemberRegistered`` and ``MemberUpdated``
-and refreshed from the directory's ``GetMember`` on each order (no extra call per member at gift time, so the
-job does not depend on the members service being up). The job runs every day at local midnight of the brand's
-timezone, not only on the 1st: members who register, set a birthday or reach a tier later in the month
-still get their gift, and a day the job could not run is caught up the next day. ``birthday_gifts``
-(primary key brand, member, year) makes it idempotent whatever is re-run.
+(and from the directory's ``GetMember`` on the orders of members not known from those events yet); no call per
+member at gift time, so the job does not depend on the members service being up. The job runs every day at
+local midnight of the brand's timezone, not only on the 1st: members who register, set a birthday or reach a
+tier later in the month still get their gift, and a day the job could not run is caught up the next day.
+``birthday_gifts`` (primary key brand, member, year) makes it idempotent whatever is re-run.
 """
 
 from __future__ import annotations

@@ -191,14 +191,17 @@ class LoyaltyApp:
         validate_order(order)
         fingerprint = order_fingerprint(order)
 
-        # A plain retry is answered from our own database, even while the members service is away.
-        stored, program = await self.repo.find_order_and_program(self.pool, order.brand_id, order.external_id)
+        # A plain retry is answered from our own database, even while the members service is away; a member
+        # the directory's events made known here needs no call to it either.
+        stored, program, known = await self.repo.find_order_and_program(
+            self.pool, order.brand_id, order.external_id, order.member_id
+        )
         if stored is not None:
             return _replay(stored, fingerprint)
 
         if not await self.members.store_exists(order.brand_id, order.store_id):
             raise InvalidArgument("store is not a store of this brand", reason="UNKNOWN_STORE", field="store_id")
-        member = await self._resolve_member(order)
+        member = known or await self._resolve_member(order)
         member_id = member.member_id if member else None
         if member is None:
             # Keep the phone in one canonical form, so the member who registers with it later matches.
@@ -895,7 +898,7 @@ class LoyaltyApp:
     ) -> None:
         """Open the account (idempotent), credit registration points if the programme gives any, and
         attach orders taken for the member's phone before they registered."""
-        await self.repo.open_account(conn, brand_id, member_id, birthday)
+        await self.repo.member_known(conn, brand_id, member_id, birthday)
         program = await self.repo.current_program(conn, brand_id)
         if program.action_points.get("registration", 0) > 0:
             await self.award_action_in(conn, brand_id, member_id, "registration", member_id)
@@ -911,12 +914,13 @@ class LoyaltyApp:
             return
         await self.attach_orders(conn, brand_id, member_id, e164(member.phone))
 
-    async def member_birthday_set(
-        self, conn: asyncpg.Connection, brand_id: str, member_id: str, birthday: date
+    async def member_updated(
+        self, conn: asyncpg.Connection, brand_id: str, member_id: str, birthday: date | None
     ) -> None:
-        """A member set or changed their birthday in the directory: the account takes it now (opening it if
-        needed), so the birthday bonus and the birthday gift job see it before the member's next order."""
-        await self.repo.open_account(conn, brand_id, member_id, birthday)
+        """The directory updated a member's profile: the member is known here (their orders need no call to
+        the directory) and a birthday it carries is taken now, so the birthday bonus and the birthday gift job
+        see it before the member's next order. No birthday in the update keeps the one we have."""
+        await self.repo.member_known(conn, brand_id, member_id, birthday)
 
     async def attach_orders(self, conn: asyncpg.Connection, brand_id: str, member_id: str, phone: str) -> int:
         """Give the member the orders kept for their phone, crediting what is left of each after refunds."""
@@ -981,8 +985,13 @@ class LoyaltyApp:
         await conn.execute(
             "UPDATE orders SET member_phone = NULL WHERE brand_id = $1 AND member_id = $2", brand_id, member_id
         )
+        # Kept as a tombstone: never known again, so a late profile event cannot bring the member back.
         await conn.execute(
-            "UPDATE points_accounts SET birthday = NULL WHERE brand_id = $1 AND member_id = $2", brand_id, member_id
+            "INSERT INTO points_accounts (brand_id, member_id, member_erased_at) VALUES ($1, $2, now())"
+            " ON CONFLICT (brand_id, member_id) DO UPDATE SET birthday = NULL, member_known_at = NULL,"
+            " member_erased_at = coalesce(points_accounts.member_erased_at, now())",
+            brand_id,
+            member_id,
         )
 
     async def member_merged(self, conn: asyncpg.Connection, brand_id: str, survivor: str, merged: str) -> None:
