@@ -23,8 +23,10 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from bench.harness import Result, measure, progress, report, spread
 from crm.loyalty.v1 import events_pb2, loyalty_pb2
 from crm.loyalty.v1.loyalty_pb2_grpc import LoyaltyServiceStub
+from crm.members.v1 import events_pb2 as members_events
 from crm.members.v1 import members_pb2, members_pb2_grpc
 from crm_common import grpc_client, pg
+from crm_common.bus import EventBus
 from crm_common.events import build_envelope, new_event_id, trace_carrier
 from crm_common.grpc_server import Service, serving
 from crm_common.settings import ServiceSettings
@@ -41,12 +43,16 @@ STORE = "bench-store"
 
 
 class _Directory(members_pb2_grpc.MembersServiceServicer):
-    """Every store and member exists (the bench measures loyalty, not the directory)."""
+    """Every store and member exists (the bench measures loyalty, not the directory); counts member lookups."""
+
+    def __init__(self) -> None:
+        self.member_lookups = 0
 
     async def GetStore(self, request, context):  # type: ignore[no-untyped-def]
         return members_pb2.Store(id=request.store_id, brand_id=request.brand_id, open=True)
 
     async def GetMember(self, request, context):  # type: ignore[no-untyped-def]
+        self.member_lookups += 1
         return members_pb2.Member(id=request.member_id, brand_id=request.brand_id)
 
 
@@ -71,8 +77,9 @@ def _member(i: int, hot: bool) -> str:
 # expiry, so no job and no qualifying-growth read): FIND_ORDER_AND_PROGRAM (the retry check with the programme
 # version) and the text of LoyaltyRepository.claim_order, .lock_account and .write_order_credit (they are
 # inline, not module constants), with the same round trips, transaction boundaries and pool (crm_common.pg).
-# Left out: gRPC, validation, members calls (the bench's members reach loyalty through orders, not through the
-# directory's events, so the service asks its 30-second member cache) and the outbox relay.
+# Left out: gRPC, validation and the outbox relay. No members calls on either side: the bench registers its
+# members through the members stream first, so the service resolves them from its own accounts (as in
+# production) in the statement both sides run first.
 # Outbox rows are real envelopes (built once per event type, fresh time-ordered event id per row), so the rows
 # have the service's size, key order, source and types without timing protobuf work.
 _CLAIM_ORDER = (
@@ -194,10 +201,40 @@ async def run() -> list[str]:
             await infra.astop()
 
 
+async def _register_members(nats_url: str, pool: asyncpg.Pool) -> None:
+    """Publish MemberRegistered for the bench's members, as the members service would, and wait until loyalty
+    knows them: orders then resolve their member from loyalty's own accounts, as in production, where a
+    member rarely orders twice within the member cache's 30 s."""
+    members = [_member(0, hot=True), *(_member(i, hot=False) for i in range(SPREAD_MEMBERS))]
+    progress(f"loyalty accrual: registering {len(members):,} members through the members stream")
+    bus = await EventBus.connect(nats_url, name="bench-loyalty")
+    try:
+        await bus.ensure_stream("members")
+        for start in range(0, len(members), 500):
+            batch = [
+                (build_envelope(members_events.MemberRegistered(brand_id=BRAND, member_id=m, store_id=STORE),
+                                source="members", brand_id=BRAND, subject=m), None)
+                for m in members[start:start + 500]
+            ]
+            _, error = await bus.publish_batch(batch)
+            if error is not None:
+                raise error
+    finally:
+        await bus.close()
+    deadline = time.monotonic() + 120
+    while (known := await pool.fetchval(
+        "SELECT count(*) FROM points_accounts WHERE brand_id = $1 AND member_known_at IS NOT NULL", BRAND
+    )) < len(members):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"loyalty knows {known} of {len(members)} registered members after 120 s")
+        await asyncio.sleep(0.2)
+
+
 async def _run(infra: Infra, tmp: Path) -> list[str]:
     await ensure_database(infra.pg_admin_dsn, "bench_loyalty")
     dsn = infra.pg_dsn_for("bench_loyalty")
-    directory = Service("members-fake", [(members_pb2_grpc.add_MembersServiceServicer_to_server, _Directory(),
+    members = _Directory()
+    directory = Service("members-fake", [(members_pb2_grpc.add_MembersServiceServicer_to_server, members,
                                           "crm.members.v1.MembersService")])
     async with serving(directory, ServiceSettings(service_name="members-fake", grpc_port=0)) as members_addr:
         port = free_port()
@@ -220,7 +257,10 @@ async def _run(infra: Infra, tmp: Path) -> list[str]:
             stub, channel = grpc_client.stub(LoyaltyServiceStub, addr, service="loyalty", timeout=30.0)
             pool = await pg.create_pool(dsn, min_size=CONCURRENCY, max_size=CONCURRENCY)
             try:
-                return await _measure(stub, pool)
+                await _register_members(infra.nats_url, pool)
+                rows = await _measure(stub, pool)
+                progress(f"loyalty accrual: GetMember calls to the directory, whole run: {members.member_lookups}")
+                return rows
             finally:
                 await pool.close()
                 await channel.close()
@@ -239,7 +279,7 @@ async def _measure(stub: LoyaltyServiceStub, pool: asyncpg.Pool) -> list[str]:
         await _spread(lambda i: _bare_order(pool, f"bare-{_member(i, False)}"), n)
 
     spread_op, hot_op = await via_grpc(False), await via_grpc(True)
-    progress("loyalty accrual: warming the member cache")
+    progress("loyalty accrual: warming up (connections, prepared statements, the programme cache)")
     await spread_op(SPREAD_MEMBERS)
     subject, baseline = Result("gRPC RecordOrder", []), Result("bare asyncpg", [])
     hot = Result("hot member", [])
