@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 
 import pytest
+from google.protobuf.message import Message
 from nats.js.errors import NotFoundError
 from prometheus_client import REGISTRY
 
@@ -36,6 +37,13 @@ async def events_of_brand(stack: Stack, service: str, brand: Brand) -> list[tupl
         if headers.get("crm-brand-id") == brand.id:
             found.append((decode(msg.data, headers), headers))
     return found
+
+
+async def publish_member_event(stack: Stack, brand_id: str, member_id: str, message: Message) -> str:
+    """Publish a members event about ``member_id`` as the members service would; returns its event id."""
+    envelope = build_envelope(message, source="members", brand_id=brand_id, subject=member_id)
+    await stack.bus.publish(envelope)
+    return envelope.id
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], within: float = 15.0) -> None:
@@ -169,10 +177,8 @@ async def test_a_birthday_set_in_the_directory_reaches_the_account_without_an_or
 ) -> None:
     member_id = "member-sets-birthday"
 
-    async def publish(message: members_events.MemberRegistered | members_events.MemberUpdated) -> str:
-        envelope = build_envelope(message, source="members", brand_id=brand.id, subject=member_id)
-        await stack.bus.publish(envelope)
-        return envelope.id
+    async def publish(message: Message) -> str:
+        return await publish_member_event(stack, brand.id, member_id, message)
 
     async def birthday() -> object:
         return await stack.fetchval(
@@ -220,10 +226,8 @@ async def test_a_member_known_from_the_directorys_events_orders_without_a_call_t
     # would answer NOT_FOUND and the order would be refused.
     member_id = f"member-by-event-{brand.id}"
 
-    async def publish(message: object) -> str:
-        envelope = build_envelope(message, source="members", brand_id=brand.id, subject=member_id)  # type: ignore[arg-type]
-        await stack.bus.publish(envelope)
-        return envelope.id
+    async def publish(message: Message) -> str:
+        return await publish_member_event(stack, brand.id, member_id, message)
 
     async def handled(event_id: str) -> bool:
         query = "SELECT count(*) FROM processed_events WHERE consumer = $1 AND event_id = $2"
