@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date
 
 import asyncpg
@@ -28,19 +29,17 @@ def _birthday(text: str) -> date | None:
 def members_handler(app: LoyaltyApp) -> Handler:
     """One handler for the members events loyalty follows (registration, profile update, merge, erasure)."""
 
-    async def on_registered(conn: asyncpg.Connection, event: Event) -> None:
-        p = event.payload
-        assert isinstance(p, members_events.MemberRegistered)
-        brand_id = p.brand_id or event.brand_id
-        if brand_id and p.member_id:
-            await app.member_registered(conn, brand_id, p.member_id, _birthday(p.birthday))
+    def on_profile(kind: type, apply: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+        """Registration and update carry the same facts loyalty keeps: the member and their birthday."""
 
-    async def on_updated(conn: asyncpg.Connection, event: Event) -> None:
-        p = event.payload
-        assert isinstance(p, members_events.MemberUpdated)
-        brand_id = p.brand_id or event.brand_id
-        if brand_id and p.member_id:
-            await app.member_updated(conn, brand_id, p.member_id, _birthday(p.birthday))
+        async def handle(conn: asyncpg.Connection, event: Event) -> None:
+            p = event.payload
+            assert isinstance(p, kind)
+            brand_id = p.brand_id or event.brand_id
+            if brand_id and p.member_id:
+                await apply(conn, brand_id, p.member_id, _birthday(p.birthday))
+
+        return handle
 
     async def on_merged(conn: asyncpg.Connection, event: Event) -> None:
         p = event.payload
@@ -58,8 +57,8 @@ def members_handler(app: LoyaltyApp) -> Handler:
 
     return route(
         {
-            members_events.MemberRegistered: on_registered,
-            members_events.MemberUpdated: on_updated,
+            members_events.MemberRegistered: on_profile(members_events.MemberRegistered, app.member_registered),
+            members_events.MemberUpdated: on_profile(members_events.MemberUpdated, app.member_updated),
             members_events.MemberMerged: on_merged,
             members_events.MemberErased: on_erased,
         }
