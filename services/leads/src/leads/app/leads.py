@@ -5,15 +5,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Generic, TypeVar
+from datetime import datetime
 
 import asyncpg
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from crm.leads.v1.events_pb2 import LeadAssigned, LeadFollowedUp, LeadStageChanged
+from crm_common import paging
 from crm_common.errors import AlreadyExists, InvalidArgument, NotFound
 from crm_common.outbox import PgOutbox
+from crm_common.paging import Page
 from leads.adapters import repository
 from leads.adapters.directory import MembersDirectory
 from leads.adapters.repository import FollowUpRecord, LeadRecord
@@ -29,19 +30,7 @@ from leads.domain.followup import (
 )
 from leads.domain.lead import NewLead, Stage, change_stage, parse_stage
 
-DEFAULT_PAGE = 50
-MAX_PAGE = 200
-MAX_ID = 128
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-R = TypeVar("R", LeadRecord, FollowUpRecord)
-
-
-@dataclass(frozen=True)
-class Page(Generic[R]):
-    """One page of a list and the cursor of the next ('' on the last page)."""
-
-    items: list[R]
-    next_cursor: str
+MAX_ID = paging.MAX_ID
 
 
 @dataclass(frozen=True)
@@ -67,48 +56,13 @@ def _lead_not_found() -> NotFound:
     return NotFound("lead not found", reason="LEAD_NOT_FOUND", field="lead_id")
 
 
-def _is_id(value: str) -> bool:
-    # Ids are ours (uuids); anything else, e.g. a NUL PostgreSQL cannot store, names no lead.
-    return 0 < len(value) <= MAX_ID and "\x00" not in value
+_is_id = paging.is_id
 
 
 def _filter(value: str, field: str) -> str:
     if len(value) > MAX_ID or "\x00" in value:
         raise InvalidArgument(f"{field} is not an id", reason="INVALID_ID", field=field)
     return value
-
-
-def _limit(limit: int) -> int:
-    if limit == 0:
-        return DEFAULT_PAGE
-    if not 1 <= limit <= MAX_PAGE:
-        raise InvalidArgument(f"limit must be within [1, {MAX_PAGE}]", reason="OUT_OF_RANGE", field="limit")
-    return limit
-
-
-def _position(created_at: datetime, row_id: str) -> str:
-    """The opaque cursor after a row: its creation time in microseconds since the epoch, and its id."""
-    return f"{(created_at - _EPOCH) // timedelta(microseconds=1)}:{row_id}"
-
-
-def _after(cursor: str) -> tuple[datetime, str] | None:
-    if not cursor:
-        return None
-    micros, _, row_id = cursor.partition(":")
-    try:
-        moment = _EPOCH + timedelta(microseconds=int(micros)) if micros.isascii() else None
-    except (ValueError, OverflowError):
-        moment = None
-    if moment is None or not _is_id(row_id):
-        raise InvalidArgument("cursor is not one this service returned", reason="INVALID_CURSOR", field="cursor")
-    return moment, row_id
-
-
-def _page(rows: list[R], limit: int) -> Page[R]:
-    # One row more than the page was read: its presence says whether there is a next page.
-    more = len(rows) > limit
-    items = rows[:limit]
-    return Page(items=items, next_cursor=_position(items[-1].created_at, items[-1].id) if more else "")
 
 
 def _timestamp(moment: datetime | None) -> Timestamp | None:
@@ -191,8 +145,8 @@ class LeadsApp:
     ) -> Page[LeadRecord]:
         """A page of the brand's leads, newest first; each filter given narrows it, ``store_ids`` scopes it."""
         wanted = parse_stage(stage) if stage else None
-        size = _limit(limit)
-        after = _after(cursor)
+        size = paging.page_limit(limit)
+        after = paging.after(cursor)
         _filter(assignee_id, "assignee_id")
         _filter(store_id, "store_id")
         if not _is_id(brand_id) or (store_ids is not None and not store_ids):
@@ -201,7 +155,7 @@ class LeadsApp:
             self._pool, brand_id, assignee_id=assignee_id, stage=wanted, store_id=store_id, store_ids=store_ids,
             after=after, limit=size + 1,
         )
-        return _page(rows, size)
+        return paging.page(rows, size)
 
     async def add_follow_up(
         self,
@@ -261,11 +215,11 @@ class LeadsApp:
         self, brand_id: str, lead_id: str, *, store_ids: Sequence[str] | None = None, cursor: str = "", limit: int = 0
     ) -> Page[FollowUpRecord]:
         """A page of the lead's follow-ups, newest first; NotFound when the lead is not visible."""
-        size = _limit(limit)
-        after = _after(cursor)
+        size = paging.page_limit(limit)
+        after = paging.after(cursor)
         await self.get_lead(brand_id, lead_id, store_ids)
         rows = await repository.list_follow_ups(self._pool, brand_id, lead_id, after=after, limit=size + 1)
-        return _page(rows, size)
+        return paging.page(rows, size)
 
     async def change_stage(
         self,
