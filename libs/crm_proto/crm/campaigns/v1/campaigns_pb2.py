@@ -25,17 +25,33 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n crm/campaigns/v1/campaigns.proto\x12\x10\x63rm.campaigns.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"?\n\x18GetAudienceMemberRequest\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x11\n\tmember_id\x18\x02 \x01(\t\"\xe6\x01\n\x0e\x41udienceMember\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x10\n\x08store_id\x18\x02 \x01(\t\x12\x13\n\x0border_count\x18\x03 \x01(\x03\x12\x17\n\x0ftotal_spend_fen\x18\x04 \x01(\x03\x12\x39\n\x10last_purchase_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00\x88\x01\x01\x12\x31\n\rregistered_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x13\n\x11_last_purchase_at2u\n\x10\x43\x61mpaignsService\x12\x61\n\x11GetAudienceMember\x12*.crm.campaigns.v1.GetAudienceMemberRequest\x1a .crm.campaigns.v1.AudienceMemberb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n crm/campaigns/v1/campaigns.proto\x12\x10\x63rm.campaigns.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x1f\n\nStoreScope\x12\x11\n\tstore_ids\x18\x01 \x03(\t\"?\n\x18GetAudienceMemberRequest\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x11\n\tmember_id\x18\x02 \x01(\t\"\xb1\x02\n\x0e\x41udienceMember\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x10\n\x08store_id\x18\x02 \x01(\t\x12\x13\n\x0border_count\x18\x03 \x01(\x03\x12\x17\n\x0ftotal_spend_fen\x18\x04 \x01(\x03\x12\x39\n\x10last_purchase_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00\x88\x01\x01\x12\x31\n\rregistered_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04tags\x18\x07 \x03(\t\x12\x0c\n\x04tier\x18\x08 \x01(\t\x12\x16\n\x0epoints_balance\x18\t \x01(\x03\x12\x15\n\rspend_90d_fen\x18\n \x01(\x03\x42\x13\n\x11_last_purchase_at\"\x8d\x01\n\x15PreviewSegmentRequest\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x11\n\trule_json\x18\x02 \x01(\t\x12\x30\n\x05scope\x18\x03 \x01(\x0b\x32\x1c.crm.campaigns.v1.StoreScopeH\x00\x88\x01\x01\x12\x13\n\x0bsample_size\x18\x04 \x01(\x05\x42\x08\n\x06_scope\":\n\x0eSegmentPreview\x12\r\n\x05\x63ount\x18\x01 \x01(\x03\x12\x19\n\x11sample_member_ids\x18\x02 \x03(\t\"\x99\x01\n\x14\x43reateSegmentRequest\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\trule_json\x18\x03 \x01(\t\x12\x30\n\x05scope\x18\x04 \x01(\x0b\x32\x1c.crm.campaigns.v1.StoreScopeH\x00\x88\x01\x01\x12\x12\n\ncreated_by\x18\x05 \x01(\tB\x08\n\x06_scope\"\xb5\x01\n\x07Segment\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08\x62rand_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x11\n\trule_json\x18\x04 \x01(\t\x12\x11\n\tstore_ids\x18\x05 \x03(\t\x12\x12\n\ncreated_by\x18\x06 \x01(\t\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cmember_count\x18\x08 \x01(\x03\"u\n\x11GetSegmentRequest\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x12\n\nsegment_id\x18\x02 \x01(\t\x12\x30\n\x05scope\x18\x03 \x01(\x0b\x32\x1c.crm.campaigns.v1.StoreScopeH\x00\x88\x01\x01\x42\x08\n\x06_scope\"\x82\x01\n\x13ListSegmentsRequest\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x30\n\x05scope\x18\x02 \x01(\x0b\x32\x1c.crm.campaigns.v1.StoreScopeH\x00\x88\x01\x01\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\t\x12\r\n\x05limit\x18\x04 \x01(\x05\x42\x08\n\x06_scope\"U\n\x14ListSegmentsResponse\x12(\n\x05items\x18\x01 \x03(\x0b\x32\x19.crm.campaigns.v1.Segment\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\t2\xd3\x03\n\x10\x43\x61mpaignsService\x12\x61\n\x11GetAudienceMember\x12*.crm.campaigns.v1.GetAudienceMemberRequest\x1a .crm.campaigns.v1.AudienceMember\x12[\n\x0ePreviewSegment\x12\'.crm.campaigns.v1.PreviewSegmentRequest\x1a .crm.campaigns.v1.SegmentPreview\x12R\n\rCreateSegment\x12&.crm.campaigns.v1.CreateSegmentRequest\x1a\x19.crm.campaigns.v1.Segment\x12L\n\nGetSegment\x12#.crm.campaigns.v1.GetSegmentRequest\x1a\x19.crm.campaigns.v1.Segment\x12]\n\x0cListSegments\x12%.crm.campaigns.v1.ListSegmentsRequest\x1a&.crm.campaigns.v1.ListSegmentsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'crm.campaigns.v1.campaigns_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GETAUDIENCEMEMBERREQUEST']._serialized_start=87
-  _globals['_GETAUDIENCEMEMBERREQUEST']._serialized_end=150
-  _globals['_AUDIENCEMEMBER']._serialized_start=153
-  _globals['_AUDIENCEMEMBER']._serialized_end=383
-  _globals['_CAMPAIGNSSERVICE']._serialized_start=385
-  _globals['_CAMPAIGNSSERVICE']._serialized_end=502
+  _globals['_STORESCOPE']._serialized_start=87
+  _globals['_STORESCOPE']._serialized_end=118
+  _globals['_GETAUDIENCEMEMBERREQUEST']._serialized_start=120
+  _globals['_GETAUDIENCEMEMBERREQUEST']._serialized_end=183
+  _globals['_AUDIENCEMEMBER']._serialized_start=186
+  _globals['_AUDIENCEMEMBER']._serialized_end=491
+  _globals['_PREVIEWSEGMENTREQUEST']._serialized_start=494
+  _globals['_PREVIEWSEGMENTREQUEST']._serialized_end=635
+  _globals['_SEGMENTPREVIEW']._serialized_start=637
+  _globals['_SEGMENTPREVIEW']._serialized_end=695
+  _globals['_CREATESEGMENTREQUEST']._serialized_start=698
+  _globals['_CREATESEGMENTREQUEST']._serialized_end=851
+  _globals['_SEGMENT']._serialized_start=854
+  _globals['_SEGMENT']._serialized_end=1035
+  _globals['_GETSEGMENTREQUEST']._serialized_start=1037
+  _globals['_GETSEGMENTREQUEST']._serialized_end=1154
+  _globals['_LISTSEGMENTSREQUEST']._serialized_start=1157
+  _globals['_LISTSEGMENTSREQUEST']._serialized_end=1287
+  _globals['_LISTSEGMENTSRESPONSE']._serialized_start=1289
+  _globals['_LISTSEGMENTSRESPONSE']._serialized_end=1374
+  _globals['_CAMPAIGNSSERVICE']._serialized_start=1377
+  _globals['_CAMPAIGNSSERVICE']._serialized_end=1844
 # @@protoc_insertion_point(module_scope)

@@ -1,12 +1,19 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class StoreScope(_message.Message):
+    __slots__ = ("store_ids",)
+    STORE_IDS_FIELD_NUMBER: _ClassVar[int]
+    store_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, store_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class GetAudienceMemberRequest(_message.Message):
     __slots__ = ("brand_id", "member_id")
@@ -17,17 +24,109 @@ class GetAudienceMemberRequest(_message.Message):
     def __init__(self, brand_id: _Optional[str] = ..., member_id: _Optional[str] = ...) -> None: ...
 
 class AudienceMember(_message.Message):
-    __slots__ = ("member_id", "store_id", "order_count", "total_spend_fen", "last_purchase_at", "registered_at")
+    __slots__ = ("member_id", "store_id", "order_count", "total_spend_fen", "last_purchase_at", "registered_at", "tags", "tier", "points_balance", "spend_90d_fen")
     MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
     STORE_ID_FIELD_NUMBER: _ClassVar[int]
     ORDER_COUNT_FIELD_NUMBER: _ClassVar[int]
     TOTAL_SPEND_FEN_FIELD_NUMBER: _ClassVar[int]
     LAST_PURCHASE_AT_FIELD_NUMBER: _ClassVar[int]
     REGISTERED_AT_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    POINTS_BALANCE_FIELD_NUMBER: _ClassVar[int]
+    SPEND_90D_FEN_FIELD_NUMBER: _ClassVar[int]
     member_id: str
     store_id: str
     order_count: int
     total_spend_fen: int
     last_purchase_at: _timestamp_pb2.Timestamp
     registered_at: _timestamp_pb2.Timestamp
-    def __init__(self, member_id: _Optional[str] = ..., store_id: _Optional[str] = ..., order_count: _Optional[int] = ..., total_spend_fen: _Optional[int] = ..., last_purchase_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., registered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    tags: _containers.RepeatedScalarFieldContainer[str]
+    tier: str
+    points_balance: int
+    spend_90d_fen: int
+    def __init__(self, member_id: _Optional[str] = ..., store_id: _Optional[str] = ..., order_count: _Optional[int] = ..., total_spend_fen: _Optional[int] = ..., last_purchase_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., registered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., tags: _Optional[_Iterable[str]] = ..., tier: _Optional[str] = ..., points_balance: _Optional[int] = ..., spend_90d_fen: _Optional[int] = ...) -> None: ...
+
+class PreviewSegmentRequest(_message.Message):
+    __slots__ = ("brand_id", "rule_json", "scope", "sample_size")
+    BRAND_ID_FIELD_NUMBER: _ClassVar[int]
+    RULE_JSON_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    brand_id: str
+    rule_json: str
+    scope: StoreScope
+    sample_size: int
+    def __init__(self, brand_id: _Optional[str] = ..., rule_json: _Optional[str] = ..., scope: _Optional[_Union[StoreScope, _Mapping]] = ..., sample_size: _Optional[int] = ...) -> None: ...
+
+class SegmentPreview(_message.Message):
+    __slots__ = ("count", "sample_member_ids")
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_MEMBER_IDS_FIELD_NUMBER: _ClassVar[int]
+    count: int
+    sample_member_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, count: _Optional[int] = ..., sample_member_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class CreateSegmentRequest(_message.Message):
+    __slots__ = ("brand_id", "name", "rule_json", "scope", "created_by")
+    BRAND_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    RULE_JSON_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    brand_id: str
+    name: str
+    rule_json: str
+    scope: StoreScope
+    created_by: str
+    def __init__(self, brand_id: _Optional[str] = ..., name: _Optional[str] = ..., rule_json: _Optional[str] = ..., scope: _Optional[_Union[StoreScope, _Mapping]] = ..., created_by: _Optional[str] = ...) -> None: ...
+
+class Segment(_message.Message):
+    __slots__ = ("id", "brand_id", "name", "rule_json", "store_ids", "created_by", "created_at", "member_count")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    BRAND_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    RULE_JSON_FIELD_NUMBER: _ClassVar[int]
+    STORE_IDS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_COUNT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    brand_id: str
+    name: str
+    rule_json: str
+    store_ids: _containers.RepeatedScalarFieldContainer[str]
+    created_by: str
+    created_at: _timestamp_pb2.Timestamp
+    member_count: int
+    def __init__(self, id: _Optional[str] = ..., brand_id: _Optional[str] = ..., name: _Optional[str] = ..., rule_json: _Optional[str] = ..., store_ids: _Optional[_Iterable[str]] = ..., created_by: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., member_count: _Optional[int] = ...) -> None: ...
+
+class GetSegmentRequest(_message.Message):
+    __slots__ = ("brand_id", "segment_id", "scope")
+    BRAND_ID_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    brand_id: str
+    segment_id: str
+    scope: StoreScope
+    def __init__(self, brand_id: _Optional[str] = ..., segment_id: _Optional[str] = ..., scope: _Optional[_Union[StoreScope, _Mapping]] = ...) -> None: ...
+
+class ListSegmentsRequest(_message.Message):
+    __slots__ = ("brand_id", "scope", "cursor", "limit")
+    BRAND_ID_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    brand_id: str
+    scope: StoreScope
+    cursor: str
+    limit: int
+    def __init__(self, brand_id: _Optional[str] = ..., scope: _Optional[_Union[StoreScope, _Mapping]] = ..., cursor: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ListSegmentsResponse(_message.Message):
+    __slots__ = ("items", "next_cursor")
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[Segment]
+    next_cursor: str
+    def __init__(self, items: _Optional[_Iterable[_Union[Segment, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...

@@ -39,6 +39,26 @@ class CampaignsServiceStub:
                 request_serializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.GetAudienceMemberRequest.SerializeToString,
                 response_deserializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.AudienceMember.FromString,
                 _registered_method=True)
+        self.PreviewSegment = channel.unary_unary(
+                '/crm.campaigns.v1.CampaignsService/PreviewSegment',
+                request_serializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.PreviewSegmentRequest.SerializeToString,
+                response_deserializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.SegmentPreview.FromString,
+                _registered_method=True)
+        self.CreateSegment = channel.unary_unary(
+                '/crm.campaigns.v1.CampaignsService/CreateSegment',
+                request_serializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.CreateSegmentRequest.SerializeToString,
+                response_deserializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.Segment.FromString,
+                _registered_method=True)
+        self.GetSegment = channel.unary_unary(
+                '/crm.campaigns.v1.CampaignsService/GetSegment',
+                request_serializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.GetSegmentRequest.SerializeToString,
+                response_deserializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.Segment.FromString,
+                _registered_method=True)
+        self.ListSegments = channel.unary_unary(
+                '/crm.campaigns.v1.CampaignsService/ListSegments',
+                request_serializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.ListSegmentsRequest.SerializeToString,
+                response_deserializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.ListSegmentsResponse.FromString,
+                _registered_method=True)
 
 
 class CampaignsServiceServicer:
@@ -51,6 +71,36 @@ class CampaignsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PreviewSegment(self, request, context):
+        """Count the members a rule selects now, with a sample of their ids. A malformed rule → INVALID_ARGUMENT
+        whose `field` is the first bad place in the rule (e.g. `rule.all[1].op`) and whose details carry
+        every problem as `field_errors: [{field, message}]`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateSegment(self, request, context):
+        """Save a named rule (validated as in PreviewSegment); its member count at creation comes back with it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSegment(self, request, context):
+        """One segment of the brand; NOT_FOUND outside the brand or the caller's store scope.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSegments(self, request, context):
+        """The brand's segments, newest first, paged by an opaque cursor.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CampaignsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -58,6 +108,26 @@ def add_CampaignsServiceServicer_to_server(servicer, server):
                     servicer.GetAudienceMember,
                     request_deserializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.GetAudienceMemberRequest.FromString,
                     response_serializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.AudienceMember.SerializeToString,
+            ),
+            'PreviewSegment': grpc.unary_unary_rpc_method_handler(
+                    servicer.PreviewSegment,
+                    request_deserializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.PreviewSegmentRequest.FromString,
+                    response_serializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.SegmentPreview.SerializeToString,
+            ),
+            'CreateSegment': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateSegment,
+                    request_deserializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.CreateSegmentRequest.FromString,
+                    response_serializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.Segment.SerializeToString,
+            ),
+            'GetSegment': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSegment,
+                    request_deserializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.GetSegmentRequest.FromString,
+                    response_serializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.Segment.SerializeToString,
+            ),
+            'ListSegments': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSegments,
+                    request_deserializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.ListSegmentsRequest.FromString,
+                    response_serializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.ListSegmentsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -87,6 +157,114 @@ class CampaignsService:
             '/crm.campaigns.v1.CampaignsService/GetAudienceMember',
             crm_dot_campaigns_dot_v1_dot_campaigns__pb2.GetAudienceMemberRequest.SerializeToString,
             crm_dot_campaigns_dot_v1_dot_campaigns__pb2.AudienceMember.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PreviewSegment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.campaigns.v1.CampaignsService/PreviewSegment',
+            crm_dot_campaigns_dot_v1_dot_campaigns__pb2.PreviewSegmentRequest.SerializeToString,
+            crm_dot_campaigns_dot_v1_dot_campaigns__pb2.SegmentPreview.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateSegment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.campaigns.v1.CampaignsService/CreateSegment',
+            crm_dot_campaigns_dot_v1_dot_campaigns__pb2.CreateSegmentRequest.SerializeToString,
+            crm_dot_campaigns_dot_v1_dot_campaigns__pb2.Segment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSegment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.campaigns.v1.CampaignsService/GetSegment',
+            crm_dot_campaigns_dot_v1_dot_campaigns__pb2.GetSegmentRequest.SerializeToString,
+            crm_dot_campaigns_dot_v1_dot_campaigns__pb2.Segment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSegments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.campaigns.v1.CampaignsService/ListSegments',
+            crm_dot_campaigns_dot_v1_dot_campaigns__pb2.ListSegmentsRequest.SerializeToString,
+            crm_dot_campaigns_dot_v1_dot_campaigns__pb2.ListSegmentsResponse.FromString,
             options,
             channel_credentials,
             insecure,

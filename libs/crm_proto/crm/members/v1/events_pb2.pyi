@@ -22,18 +22,22 @@ class BrandCreated(_message.Message):
     def __init__(self, brand_id: _Optional[str] = ..., code: _Optional[str] = ..., name: _Optional[str] = ..., timezone: _Optional[str] = ...) -> None: ...
 
 class StoreCreated(_message.Message):
-    __slots__ = ("brand_id", "store_id", "code", "name", "city")
+    __slots__ = ("brand_id", "store_id", "code", "name", "city", "lat", "lng")
     BRAND_ID_FIELD_NUMBER: _ClassVar[int]
     STORE_ID_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     CITY_FIELD_NUMBER: _ClassVar[int]
+    LAT_FIELD_NUMBER: _ClassVar[int]
+    LNG_FIELD_NUMBER: _ClassVar[int]
     brand_id: str
     store_id: str
     code: str
     name: str
     city: str
-    def __init__(self, brand_id: _Optional[str] = ..., store_id: _Optional[str] = ..., code: _Optional[str] = ..., name: _Optional[str] = ..., city: _Optional[str] = ...) -> None: ...
+    lat: float
+    lng: float
+    def __init__(self, brand_id: _Optional[str] = ..., store_id: _Optional[str] = ..., code: _Optional[str] = ..., name: _Optional[str] = ..., city: _Optional[str] = ..., lat: _Optional[float] = ..., lng: _Optional[float] = ...) -> None: ...
 
 class StaffCreated(_message.Message):
     __slots__ = ("brand_id", "staff_id", "role", "store_ids")

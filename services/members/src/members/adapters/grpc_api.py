@@ -188,6 +188,8 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
         event = events_pb2.StoreCreated(
             brand_id=brand["_id"], store_id=doc["_id"], code=cmd.code, name=cmd.name, city=cmd.city
         )
+        if location is not None:  # campaigns' distance rules need it
+            event.lat, event.lng = location
 
         async def write(s: AsyncClientSession) -> None:
             await self.repo.insert_store(doc, s)
