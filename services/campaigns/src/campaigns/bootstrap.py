@@ -7,8 +7,8 @@ from importlib import resources
 from campaigns.adapters import consumers
 from campaigns.adapters.grpc_api import CampaignsServicer
 from crm.campaigns.v1 import campaigns_pb2, campaigns_pb2_grpc
-from crm.loyalty.v1.events_pb2 import OrderRecorded
-from crm.members.v1.events_pb2 import MemberRegistered
+from crm.loyalty.v1 import events_pb2 as loyalty_events
+from crm.members.v1 import events_pb2 as members_events
 from crm_common import pg
 from crm_common.bus import EventBus
 from crm_common.consumer import EventConsumer, PgInbox, Subscription, subscribe
@@ -19,8 +19,24 @@ from crm_common.settings import PostgresSettings
 MIGRATIONS = resources.files("campaigns") / "migrations"
 
 SUBSCRIPTIONS: list[Subscription] = [
-    ("campaigns-members", "members", {MemberRegistered: consumers.on_member_registered}),
-    ("campaigns-orders", "loyalty", {OrderRecorded: consumers.on_order_recorded}),
+    ("campaigns-members", "members", {
+        members_events.MemberRegistered: consumers.on_member_registered,
+        members_events.MemberUpdated: consumers.on_member_updated,
+        members_events.MemberErased: consumers.on_member_erased,
+        members_events.MemberMerged: consumers.on_member_merged,
+        members_events.MembersTransferred: consumers.on_members_transferred,
+        members_events.StoreCreated: consumers.on_store_created,
+        members_events.BrandCreated: consumers.on_brand_created,
+    }),
+    ("campaigns-orders", "loyalty", {
+        loyalty_events.OrderRecorded: consumers.on_order_recorded,
+        loyalty_events.OrderRefunded: consumers.on_order_refunded,
+        loyalty_events.PointsEarned: consumers.on_points_changed,
+        loyalty_events.PointsRedeemed: consumers.on_points_changed,
+        loyalty_events.PointsExpired: consumers.on_points_changed,
+        loyalty_events.PointsAdjusted: consumers.on_points_changed,
+        loyalty_events.TierChanged: consumers.on_tier_changed,
+    }),
 ]
 
 

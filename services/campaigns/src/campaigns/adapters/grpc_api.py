@@ -2,19 +2,38 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import asyncpg
 import grpc
 
 from campaigns.adapters import repository
+from campaigns.adapters.segment_store import SavedSegment
+from campaigns.app.segments import SegmentsApp, rule_text
 from crm.campaigns.v1 import campaigns_pb2, campaigns_pb2_grpc
 from crm_common.errors import InvalidArgument, NotFound
 
 
-class CampaignsServicer(campaigns_pb2_grpc.CampaignsServiceServicer):
-    """Reads of the audience store."""
+def _scope(request: object) -> list[str] | None:
+    """The caller's stores (None: the whole brand)."""
+    return list(request.scope.store_ids) if request.HasField("scope") else None  # type: ignore[attr-defined]
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+
+def _segment(segment: SavedSegment) -> campaigns_pb2.Segment:
+    reply = campaigns_pb2.Segment(
+        id=segment.id, brand_id=segment.brand_id, name=segment.name, rule_json=rule_text(segment),
+        store_ids=segment.store_ids, created_by=segment.created_by, member_count=segment.member_count,
+    )
+    reply.created_at.FromDatetime(segment.created_at)
+    return reply
+
+
+class CampaignsServicer(campaigns_pb2_grpc.CampaignsServiceServicer):
+    """Reads of the audience store and segments."""
+
+    def __init__(self, pool: asyncpg.Pool, segments: SegmentsApp | None = None) -> None:
         self._pool = pool
+        self._segments = segments or SegmentsApp(pool)
 
     async def GetAudienceMember(
         self, request: campaigns_pb2.GetAudienceMemberRequest, context: grpc.aio.ServicerContext
@@ -24,7 +43,8 @@ class CampaignsServicer(campaigns_pb2_grpc.CampaignsServiceServicer):
             raise InvalidArgument("brand_id is required", field="brand_id")
         if not request.member_id:
             raise InvalidArgument("member_id is required", field="member_id")
-        row = await repository.get_member(self._pool, request.brand_id, request.member_id)
+        row = await repository.get_member(self._pool, request.brand_id, request.member_id,
+                                          datetime.now(UTC))
         if row is None:
             raise NotFound("audience member not found", reason="MEMBER_NOT_FOUND")
         reply = campaigns_pb2.AudienceMember(
@@ -32,6 +52,10 @@ class CampaignsServicer(campaigns_pb2_grpc.CampaignsServiceServicer):
             store_id=row.profile.store_id or "",
             order_count=row.facts.order_count,
             total_spend_fen=row.facts.total_spend_fen,
+            tags=row.tags,
+            tier=row.tier or "",
+            points_balance=row.points_balance,
+            spend_90d_fen=row.spend_90d_fen,
         )
         if row.facts.last_purchase_at is not None:
             reply.last_purchase_at.FromDatetime(row.facts.last_purchase_at)
@@ -39,3 +63,32 @@ class CampaignsServicer(campaigns_pb2_grpc.CampaignsServiceServicer):
         if row.profile.registered_at is not None:
             reply.registered_at.FromDatetime(row.profile.registered_at)
         return reply
+
+    async def PreviewSegment(
+        self, request: campaigns_pb2.PreviewSegmentRequest, context: grpc.aio.ServicerContext
+    ) -> campaigns_pb2.SegmentPreview:
+        """Count and sample the members a rule selects now."""
+        count, sample = await self._segments.preview(request.brand_id, request.rule_json, _scope(request),
+                                                     request.sample_size)
+        return campaigns_pb2.SegmentPreview(count=count, sample_member_ids=sample)
+
+    async def CreateSegment(
+        self, request: campaigns_pb2.CreateSegmentRequest, context: grpc.aio.ServicerContext
+    ) -> campaigns_pb2.Segment:
+        """Save a named rule."""
+        return _segment(await self._segments.create(request.brand_id, request.name, request.rule_json,
+                                                    _scope(request), request.created_by))
+
+    async def GetSegment(
+        self, request: campaigns_pb2.GetSegmentRequest, context: grpc.aio.ServicerContext
+    ) -> campaigns_pb2.Segment:
+        """One saved segment of the brand, within the caller's stores."""
+        return _segment(await self._segments.get(request.brand_id, request.segment_id, _scope(request)))
+
+    async def ListSegments(
+        self, request: campaigns_pb2.ListSegmentsRequest, context: grpc.aio.ServicerContext
+    ) -> campaigns_pb2.ListSegmentsResponse:
+        """The brand's segments, newest first."""
+        page = await self._segments.list(request.brand_id, _scope(request), request.cursor, request.limit)
+        return campaigns_pb2.ListSegmentsResponse(items=[_segment(s) for s in page.items],
+                                                  next_cursor=page.next_cursor)
