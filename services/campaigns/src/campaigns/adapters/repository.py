@@ -275,7 +275,7 @@ async def get_member(pool: asyncpg.Pool, brand_id: str, member_id: str, now: dat
     """The member's row, or None when no event about them has arrived in this brand (or they were erased)."""
     row = await pool.fetchrow(
         """
-        SELECT m.*, (SELECT coalesce(sum(s.spend_fen), 0) FROM audience_daily_spend s
+        SELECT m.*, (SELECT coalesce(sum(s.spend_fen), 0)::bigint FROM audience_daily_spend s
                      WHERE s.brand_id = m.brand_id AND s.member_id = m.member_id
                        AND s.day > ($3::timestamptz AT TIME ZONE coalesce(b.timezone, $4))::date - $5::int)
                AS spend_90d_fen
