@@ -54,6 +54,9 @@ def test_every_bad_place_is_named_at_once() -> None:
     ({"field": "attributes.bad name", "op": "=", "value": "x"}, "rule.field"),
     ({"field": "order_count", "op": ">"}, "rule.value"),
     ({"field": "order_count", "op": ">", "value": 1, "extra": 1}, "rule.extra"),
+    ({"field": "distance_km", "store_id": "s1", "op": "<", "value": 10**400}, "rule.value"),
+    ({"field": "tags", "op": "contains_any", "value": ["ok", "nul\x00"]}, "rule.value"),
+    ({"field": "distance_km", "store_id": "s\x00", "op": "<", "value": 1}, "rule.store_id"),
 ])
 def test_malformed_rules_name_their_place(raw: object, field: str) -> None:
     assert _errors(raw)[0][0] == field

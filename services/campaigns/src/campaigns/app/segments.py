@@ -32,6 +32,11 @@ def rule_invalid(err: RuleError) -> InvalidArgument:
     )
 
 
+def _check_brand(brand_id: str) -> None:
+    if not paging.is_id(brand_id):
+        raise InvalidArgument("brand_id is required", field="brand_id")
+
+
 class SegmentsApp:
     """Previews and saved segments of one campaigns service."""
 
@@ -41,8 +46,7 @@ class SegmentsApp:
 
     async def _compile(self, brand_id: str, rule_json: str) -> tuple[Rule, Clock, dict[str, tuple[float, float]]]:
         """The parsed rule, the brand's clock, and the locations its distance conditions need."""
-        if not brand_id:
-            raise InvalidArgument("brand_id is required", field="brand_id")
+        _check_brand(brand_id)
         try:
             rule = parse_rule_json(rule_json)
         except RuleError as err:
@@ -73,8 +77,10 @@ class SegmentsApp:
                      created_by: str) -> SavedSegment:
         """Save a named rule with its member count now."""
         name = (name or "").strip()
-        if not name or len(name) > MAX_NAME:
+        if not name or len(name) > MAX_NAME or "\x00" in name:
             raise InvalidArgument(f"name is required (at most {MAX_NAME} characters)", field="name")
+        if "\x00" in created_by:
+            raise InvalidArgument("created_by is not a staff id", field="created_by")
         rule, clock, stores = await self._compile(brand_id, rule_json)
         count, _ = await segment_store.preview(self.pool, brand_id, rule, clock, stores, scope, 0)
         return await segment_store.insert_segment(self.pool, SavedSegment(
@@ -84,6 +90,7 @@ class SegmentsApp:
 
     async def get(self, brand_id: str, segment_id: str, scope: Sequence[str] | None) -> SavedSegment:
         """One saved segment; NOT_FOUND outside the brand or the caller's stores."""
+        _check_brand(brand_id)
         found = None
         if paging.is_id(segment_id):
             found = await segment_store.get_segment(self.pool, brand_id, segment_id, scope)
@@ -94,6 +101,7 @@ class SegmentsApp:
     async def list(self, brand_id: str, scope: Sequence[str] | None, cursor: str,
                    limit: int) -> paging.Page[SavedSegment]:
         """The brand's segments in the caller's scope, newest first."""
+        _check_brand(brand_id)
         size = paging.page_limit(limit)
         rows = await segment_store.list_segments(self.pool, brand_id, scope, paging.after(cursor), size + 1)
         return paging.page(rows, size)

@@ -166,6 +166,10 @@ def _parse_leaf(raw: dict[str, Any], place: str, errors: list[tuple[str, str]]) 
         errors.append((f"{place}.op", f"must be one of {', '.join(_OPS[kind])} for {name}"))
         return None
     store_id = raw.get("store_id")
+    if _has_nul(raw.get("value")) or _has_nul(store_id):
+        errors.append((f"{place}.value" if _has_nul(raw.get("value")) else f"{place}.store_id",
+                       "text must not contain NUL characters"))
+        return None
     if kind == "distance":
         if not isinstance(store_id, str) or not store_id:
             errors.append((f"{place}.store_id", "distance_km needs the store to measure from"))
@@ -180,8 +184,16 @@ def _parse_leaf(raw: dict[str, Any], place: str, errors: list[tuple[str, str]]) 
     return Leaf(name, kind, op, value, store_id, place)
 
 
+MAX_MAGNITUDE = 10**15  # far beyond any count, fen amount or distance; keeps every number storable
+
+
 def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+    return isinstance(v, int | float) and not isinstance(v, bool) and -MAX_MAGNITUDE <= v <= MAX_MAGNITUDE
+
+
+def _has_nul(v: Any) -> bool:
+    """PostgreSQL text cannot hold NUL, so no value with one can match anything stored."""
+    return "\x00" in v if isinstance(v, str) else isinstance(v, list) and any(_has_nul(x) for x in v)
 
 
 def _value(kind: Kind, op: str, v: Any, given: bool) -> tuple[Any, str | None]:
@@ -218,7 +230,7 @@ def _scalar(kind: Kind, v: Any) -> Any:
 
 
 def _expected(kind: Kind) -> str:
-    return {"number": "a number", "distance": "a number of kilometres", "consent": "true or false",
+    return {"number": "a number (at most 10^15)", "distance": "a number of kilometres", "consent": "true or false",
             "attribute": "text, a number or true/false"}.get(kind, "text")
 
 
