@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -365,8 +366,115 @@ class FakeReporting(reporting_pb2_grpc.ReportingServiceServicer):
                                   repurchase_rate=1 / 3, new_members=2)
 
 
+# The operators of API.md's rule language; the fake evaluates only = != in not_in contains and exists.
+_RULE_OPS = frozenset({"=", "!=", ">", ">=", "<", "<=", "in", "not_in", "contains", "contains_any", "exists"})
+
+
+def _rule_problems(rule: Any, path: str = "rule") -> list[dict[str, str]]:
+    """Every problem of a rule, as the campaigns service lists them in ``field_errors`` (a subset of its checks)."""
+    if not isinstance(rule, dict):
+        return [{"field": path, "message": "must be a group or a condition"}]
+    for group in ("all", "any"):
+        if group in rule:
+            if not isinstance(rule[group], list) or not rule[group]:
+                return [{"field": f"{path}.{group}", "message": "must be a non-empty list of rules"}]
+            return [p for i, child in enumerate(rule[group]) for p in _rule_problems(child, f"{path}.{group}[{i}]")]
+    if "not" in rule:
+        return _rule_problems(rule["not"], f"{path}.not")
+    problems = []
+    if not isinstance(rule.get("field"), str):
+        problems.append({"field": f"{path}.field", "message": "must name a member field"})
+    if rule.get("op") not in _RULE_OPS:
+        problems.append({"field": f"{path}.op", "message": f"unknown operator {rule.get('op')!r}"})
+    return problems
+
+
+def _selects(rule: dict[str, Any], facts: dict[str, Any]) -> bool:
+    if "all" in rule:
+        return all(_selects(child, facts) for child in rule["all"])
+    if "any" in rule:
+        return any(_selects(child, facts) for child in rule["any"])
+    if "not" in rule:
+        return not _selects(rule["not"], facts)
+    op, value = rule["op"], rule.get("value")
+    if rule["field"] not in facts:
+        return False  # a comparison on a fact the member lacks is false
+    fact = facts[rule["field"]]
+    return {"=": lambda: fact == value, "!=": lambda: fact != value, "in": lambda: fact in value,
+            "not_in": lambda: fact not in value, "contains": lambda: value in fact,
+            "exists": lambda: True}.get(op, lambda: False)()
+
+
 class FakeCampaigns(campaigns_pb2_grpc.CampaignsServiceServicer):
-    """No RPC is used by the gateway yet; it only has to be up for /readyz."""
+    """Segments over a fixed audience (brand A: m-a1 and m-a3 of store-a1, m-a2 of store-a2; brand B: m-b1).
+
+    Checks rules like the service (an unknown operator → INVALID_ARGUMENT with every problem in ``field_errors``),
+    honours the store scope, and remembers every request so tests can see what the gateway sent."""
+
+    def __init__(self) -> None:
+        # (member id, the facts a rule can test) per brand, in the order a selection lists them.
+        self.audience: dict[str, list[tuple[str, dict[str, Any]]]] = {
+            BRAND_A: [("m-a1", {"store_id": "store-a1", "tags": ["vip"], "tier": "gold"}),
+                      ("m-a2", {"store_id": "store-a2", "tags": ["vip"]}),
+                      ("m-a3", {"store_id": "store-a1", "tags": []})],
+            BRAND_B: [("m-b1", {"store_id": "store-b1", "tags": ["vip"]})],
+        }
+        self.segments: dict[str, campaigns_pb2.Segment] = {}
+        self.requests: list[Any] = []  # every segment request, in order
+
+    def _select(self, brand_id: str, rule_json: str, scope: campaigns_pb2.StoreScope | None) -> list[str]:
+        try:
+            rule = json.loads(rule_json)
+        except ValueError:
+            raise InvalidArgument("rule_json is not JSON", field="rule_json") from None
+        problems = _rule_problems(rule)
+        if problems:
+            raise InvalidArgument(f"{problems[0]['field']}: {problems[0]['message']}", reason="INVALID_SEGMENT_RULE",
+                                  field=problems[0]["field"], details={"field_errors": problems})
+        return [member_id for member_id, facts in self.audience.get(brand_id, [])
+                if (scope is None or facts["store_id"] in scope.store_ids) and _selects(rule, facts)]
+
+    @staticmethod
+    def _scope(request: Any) -> campaigns_pb2.StoreScope | None:
+        return request.scope if request.HasField("scope") else None
+
+    def _visible(self, segment: campaigns_pb2.Segment, request: Any) -> bool:
+        scope = self._scope(request)
+        return segment.brand_id == request.brand_id and (
+            scope is None or (bool(segment.store_ids) and set(segment.store_ids) <= set(scope.store_ids)))
+
+    async def PreviewSegment(self, request, context):
+        self.requests.append(request)
+        selected = self._select(request.brand_id, request.rule_json, self._scope(request))
+        return campaigns_pb2.SegmentPreview(count=len(selected), sample_member_ids=selected[:request.sample_size or 20])
+
+    async def CreateSegment(self, request, context):
+        self.requests.append(request)
+        scope = self._scope(request)
+        selected = self._select(request.brand_id, request.rule_json, scope)
+        segment = campaigns_pb2.Segment(
+            id=_new_id("seg"), brand_id=request.brand_id, name=request.name,
+            rule_json=json.dumps(json.loads(request.rule_json), sort_keys=True, separators=(",", ":")),
+            store_ids=scope.store_ids if scope is not None else [], created_by=request.created_by, created_at=_now(),
+            member_count=len(selected),
+        )
+        self.segments[segment.id] = segment
+        return segment
+
+    async def GetSegment(self, request, context):
+        self.requests.append(request)
+        segment = self.segments.get(request.segment_id)
+        if segment is None or not self._visible(segment, request):
+            raise NotFound("segment not found", reason="SEGMENT_NOT_FOUND", field="segment_id")
+        return segment
+
+    async def ListSegments(self, request, context):
+        self.requests.append(request)
+        found = [s for s in reversed(self.segments.values()) if self._visible(s, request)]
+        start = int(request.cursor or 0)
+        end = start + (request.limit or 50)
+        return campaigns_pb2.ListSegmentsResponse(items=found[start:end],
+                                                  next_cursor=str(end) if end < len(found) else "")
 
 
 class Backends:

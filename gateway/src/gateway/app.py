@@ -18,6 +18,7 @@ from gateway.limits import BodyLimitMiddleware, RateLimiter
 from gateway.routers import (
     api_keys,
     app_member,
+    campaigns,
     console,
     directory,
     health,
@@ -45,7 +46,7 @@ A caller outside a resource's brand or store gets 404. Requests are rate limited
 `Retry-After`); bodies over 1 MiB get 413.
 """
 
-ROUTERS = (members, loyalty, app_member, tokens, directory, leads, reports, api_keys, health, console)
+ROUTERS = (members, loyalty, app_member, tokens, directory, leads, campaigns, reports, api_keys, health, console)
 """Every router of the API; add new areas here. A request is matched against them in this order, so the busiest
 (the tills' and the mini-program's) come first; their paths do not overlap, so the order changes nothing else."""
 

@@ -72,6 +72,9 @@ class Permission(StrEnum):
     COUPON_REDEEM = "coupon:redeem"
     CAMPAIGN_READ = "campaign:read"
     CAMPAIGN_WRITE = "campaign:write"
+    # Saving a segment (a named rule) sends nothing and costs nothing, so store managers may save their own,
+    # limited to their stores; launching a campaign at one stays `campaign:write`, admins only.
+    SEGMENT_WRITE = "segment:write"
     LEAD_READ = "lead:read"
     LEAD_WRITE = "lead:write"
     REPORT_READ = "report:read"
@@ -96,7 +99,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.GROUP_ADMIN: frozenset(Permission),
     Role.BRAND_ADMIN: frozenset(Permission) - {Permission.BRAND_WRITE},
     Role.STORE_MANAGER: _FRONT_LINE | {Permission.REPORT_READ, Permission.MEMBER_TRANSFER,
-                                       Permission.CAMPAIGN_READ},
+                                       Permission.CAMPAIGN_READ, Permission.SEGMENT_WRITE},
     Role.CLERK: _FRONT_LINE,
     # Analysts look at numbers: they may read members (phones masked) and reports, and change nothing.
     Role.ANALYST: frozenset({Permission.DIRECTORY_READ, Permission.MEMBER_READ, Permission.POINTS_READ,

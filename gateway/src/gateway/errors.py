@@ -2,7 +2,8 @@
 
 Services raise domain errors with a machine-readable reason (``DUPLICATE_PHONE``); the client side restores
 them as ``RemoteError``. Here they become ``{type, title, status, detail, errors?, ...details}`` where
-``type`` ends with the reason in kebab case, so clients can branch on it without parsing prose.
+``type`` ends with the reason in kebab case, so clients can branch on it without parsing prose. A validation
+error's ``errors`` are the service's ``field_errors`` detail when it lists several problems, else its ``field``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ T = TypeVar("T")
 PROBLEM_BASE = "https://crm.example/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 _RESERVED = frozenset({"type", "title", "status", "detail", "errors", "instance"})
+# A service that finds several problems in one request lists them all in this detail; it becomes ``errors``.
+FIELD_ERRORS = "field_errors"
 
 
 @dataclass(frozen=True)
@@ -171,10 +174,24 @@ def problem_from_remote(err: RemoteError, field_aliases: Mapping[str, str] | Non
     # A transport failure has no domain reason; its "reason" is just the status name (e.g. UNAVAILABLE).
     detail = row.generic_detail or err.message or reason.replace("_", " ").capitalize()
     errors = None
-    if row.status == 422 and err.field:
-        errors = [FieldError(field=rename_field(err.field, field_aliases), message=err.message)]
-    extra = err.details if row.carry_details else None
+    if row.status == 422:
+        errors = _field_errors(err.details.get(FIELD_ERRORS), field_aliases)
+        if not errors and err.field:
+            errors = [FieldError(field=rename_field(err.field, field_aliases), message=err.message)]
+    extra = {k: v for k, v in err.details.items() if k != FIELD_ERRORS} if row.carry_details else None
     return ProblemError(row.status, detail, reason=reason, errors=errors, extra=extra)
+
+
+def _field_errors(listed: Any, aliases: Mapping[str, str] | None) -> list[FieldError]:
+    """A service's ``field_errors: [{field, message}, ...]`` as the body's ``errors`` (entries of another shape
+    are skipped, so a malformed list falls back to the error's own ``field``)."""
+    if not isinstance(listed, list):
+        return []
+    return [
+        FieldError(field=rename_field(e["field"], aliases), message=e["message"])
+        for e in listed
+        if isinstance(e, dict) and isinstance(e.get("field"), str) and e["field"] and isinstance(e.get("message"), str)
+    ]
 
 
 def rename_field(field: str, aliases: Mapping[str, str] | None) -> str:

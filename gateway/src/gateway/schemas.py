@@ -240,6 +240,23 @@ PAGE = QueryModel(PageQuery)
 PageParams = Annotated[PageQuery, Depends(PAGE)]
 
 
+def service_cursor(query: PageQuery) -> str:
+    """The service's own cursor inside ``?cursor=`` (see ``next_cursor``); "" for the first page."""
+    if not query.cursor:
+        return ""
+    position = decode_cursor(query.cursor).get("s")
+    if not isinstance(position, str):
+        from gateway.errors import invalid
+
+        raise invalid(("cursor", "not a cursor this API returned"))
+    return position
+
+
+def next_cursor(cursor: str) -> str | None:
+    """The ``next_cursor`` of a page whose service answered ``cursor`` ("" or None: no more)."""
+    return encode_cursor({"s": cursor}) if cursor else None
+
+
 def page_of(items: list[T], query: PageQuery, key: str = "offset") -> Page[T]:
     """Page a list held whole in the gateway (small lists only: a store's POS keys)."""
     start = int(decode_cursor(query.cursor).get(key, 0)) if query.cursor else 0

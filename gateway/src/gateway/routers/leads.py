@@ -13,12 +13,12 @@ from fastapi import APIRouter, Depends
 
 from crm.leads.v1 import leads_pb2
 from gateway.auth import Permission, Principal, Role, brand_access, idempotency_key, require_store
-from gateway.errors import invalid, not_found, problem_responses, rpc
+from gateway.errors import not_found, problem_responses, rpc
 from gateway.params import QueryModel
 from gateway.routers import ClientsDep
 from gateway.routers.directory import location
 from gateway.routers.members import default_store
-from gateway.schemas import PAGE, Page, PageParams, PageQuery, decode_cursor, encode_cursor
+from gateway.schemas import PAGE, Page, PageParams, next_cursor, service_cursor
 from gateway.schemas_leads import FollowUpCreate, FollowUpOut, LeadCreate, LeadOut, LeadsQuery, StageChange
 
 router = APIRouter(prefix="/v1/brands/{brand_id}/leads", tags=["leads"])
@@ -42,19 +42,6 @@ def _scope(caller: Principal) -> leads_pb2.StoreScope | None:
 
 def _actor(caller: Principal) -> leads_pb2.Actor:
     return leads_pb2.Actor(staff_id=caller.staff_id, manager=caller.role in _MANAGERS)
-
-
-def _service_cursor(query: PageQuery) -> str:
-    if not query.cursor:
-        return ""
-    position = decode_cursor(query.cursor).get("s")
-    if not isinstance(position, str):
-        raise invalid(("cursor", "not a cursor this API returned"))
-    return position
-
-
-def _next(cursor: str) -> str | None:
-    return encode_cursor({"s": cursor}) if cursor else None
 
 
 @router.post("", status_code=201, response_model=LeadOut, responses=problem_responses(401, 403, 404, 422))
@@ -81,9 +68,9 @@ async def list_leads(brand_id: str, query: ListParams, clients: ClientsDep, call
         require_store(caller, query.store_id, "store")
     page = await rpc(clients.leads.ListLeads(leads_pb2.ListLeadsRequest(
         brand_id=brand_id, assignee_id=query.assignee_id or "", stage=query.stage or "",
-        store_id=query.store_id or "", scope=_scope(caller), cursor=_service_cursor(query), limit=query.limit,
+        store_id=query.store_id or "", scope=_scope(caller), cursor=service_cursor(query), limit=query.limit,
     )))
-    return Page[LeadOut](items=[LeadOut.of(lead) for lead in page.leads], next_cursor=_next(page.next_cursor))
+    return Page[LeadOut](items=[LeadOut.of(lead) for lead in page.leads], next_cursor=next_cursor(page.next_cursor))
 
 
 @router.get("/{lead_id}", response_model=LeadOut, responses=problem_responses(401, 403, 404))
@@ -123,10 +110,10 @@ async def list_follow_ups(
 ) -> Page[FollowUpOut]:
     """The lead's follow-ups, newest first."""
     reply = await rpc(clients.leads.ListFollowUps(leads_pb2.ListFollowUpsRequest(
-        brand_id=brand_id, lead_id=lead_id, scope=_scope(caller), cursor=_service_cursor(page), limit=page.limit,
+        brand_id=brand_id, lead_id=lead_id, scope=_scope(caller), cursor=service_cursor(page), limit=page.limit,
     )), not_found_as="lead")
     return Page[FollowUpOut](items=[FollowUpOut.of(f) for f in reply.follow_ups],
-                             next_cursor=_next(reply.next_cursor))
+                             next_cursor=next_cursor(reply.next_cursor))
 
 
 @router.post("/{lead_id}/stage", response_model=LeadOut, responses=problem_responses(401, 403, 404, 409, 422))
