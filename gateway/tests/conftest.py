@@ -429,7 +429,7 @@ class FakeCampaigns(campaigns_pb2_grpc.CampaignsServiceServicer):
             raise InvalidArgument("rule_json is not JSON", field="rule_json") from None
         problems = _rule_problems(rule)
         if problems:
-            raise InvalidArgument(f"{problems[0]['field']}: {problems[0]['message']}", reason="INVALID_SEGMENT_RULE",
+            raise InvalidArgument(f"the segment rule is invalid: {problems[0]['message']}", reason="INVALID_RULE",
                                   field=problems[0]["field"], details={"field_errors": problems})
         return [member_id for member_id, facts in self.audience.get(brand_id, [])
                 if (scope is None or facts["store_id"] in scope.store_ids) and _selects(rule, facts)]

@@ -239,7 +239,7 @@ async def test_every_problem_the_service_finds_in_a_rule_is_listed_in_errors(cli
     assert r.status_code == 422, r.text
     assert r.headers["content-type"] == PROBLEM
     problem = r.json()
-    assert problem["type"].endswith("/invalid-segment-rule")
+    assert problem["type"].endswith("/invalid-rule")
     assert problem["errors"] == [
         {"field": "rule.all[1].op", "message": "unknown operator 'is'"},
         {"field": "rule.all[2].any[0].op", "message": "unknown operator '~'"},
@@ -261,7 +261,7 @@ async def test_list_query_is_validated(client, as_role, backends):
 
 
 def _remote(code: grpc.StatusCode, **kwargs) -> RemoteError:
-    return RemoteError(code=code, reason="INVALID_SEGMENT_RULE", message="rule.all[0].op: unknown operator", **kwargs)
+    return RemoteError(code=code, reason="INVALID_RULE", message="rule.all[0].op: unknown operator", **kwargs)
 
 
 def test_field_errors_are_renamed_like_the_error_field():
