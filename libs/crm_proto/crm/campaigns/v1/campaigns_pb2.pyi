@@ -130,3 +130,166 @@ class ListSegmentsResponse(_message.Message):
     items: _containers.RepeatedCompositeFieldContainer[Segment]
     next_cursor: str
     def __init__(self, items: _Optional[_Iterable[_Union[Segment, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
+
+class CampaignContent(_message.Message):
+    __slots__ = ("text", "subject", "template_id", "params", "page")
+    class ParamsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    subject: str
+    template_id: str
+    params: _containers.ScalarMap[str, str]
+    page: str
+    def __init__(self, text: _Optional[str] = ..., subject: _Optional[str] = ..., template_id: _Optional[str] = ..., params: _Optional[_Mapping[str, str]] = ..., page: _Optional[str] = ...) -> None: ...
+
+class CreateCampaignRequest(_message.Message):
+    __slots__ = ("brand_id", "name", "segment_id", "channel", "content", "send_at", "attribution_days", "cost_per_message_fen", "scope", "created_by")
+    BRAND_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    SEND_AT_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTION_DAYS_FIELD_NUMBER: _ClassVar[int]
+    COST_PER_MESSAGE_FEN_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    brand_id: str
+    name: str
+    segment_id: str
+    channel: str
+    content: CampaignContent
+    send_at: _timestamp_pb2.Timestamp
+    attribution_days: int
+    cost_per_message_fen: int
+    scope: StoreScope
+    created_by: str
+    def __init__(self, brand_id: _Optional[str] = ..., name: _Optional[str] = ..., segment_id: _Optional[str] = ..., channel: _Optional[str] = ..., content: _Optional[_Union[CampaignContent, _Mapping]] = ..., send_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attribution_days: _Optional[int] = ..., cost_per_message_fen: _Optional[int] = ..., scope: _Optional[_Union[StoreScope, _Mapping]] = ..., created_by: _Optional[str] = ...) -> None: ...
+
+class Campaign(_message.Message):
+    __slots__ = ("id", "brand_id", "name", "segment_id", "channel", "content", "status", "send_at", "attribution_days", "cost_per_message_fen", "store_ids", "created_by", "created_at", "activated_at", "audience")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    BRAND_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    SEND_AT_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTION_DAYS_FIELD_NUMBER: _ClassVar[int]
+    COST_PER_MESSAGE_FEN_FIELD_NUMBER: _ClassVar[int]
+    STORE_IDS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    ACTIVATED_AT_FIELD_NUMBER: _ClassVar[int]
+    AUDIENCE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    brand_id: str
+    name: str
+    segment_id: str
+    channel: str
+    content: CampaignContent
+    status: str
+    send_at: _timestamp_pb2.Timestamp
+    attribution_days: int
+    cost_per_message_fen: int
+    store_ids: _containers.RepeatedScalarFieldContainer[str]
+    created_by: str
+    created_at: _timestamp_pb2.Timestamp
+    activated_at: _timestamp_pb2.Timestamp
+    audience: int
+    def __init__(self, id: _Optional[str] = ..., brand_id: _Optional[str] = ..., name: _Optional[str] = ..., segment_id: _Optional[str] = ..., channel: _Optional[str] = ..., content: _Optional[_Union[CampaignContent, _Mapping]] = ..., status: _Optional[str] = ..., send_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attribution_days: _Optional[int] = ..., cost_per_message_fen: _Optional[int] = ..., store_ids: _Optional[_Iterable[str]] = ..., created_by: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., activated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., audience: _Optional[int] = ...) -> None: ...
+
+class GetCampaignRequest(_message.Message):
+    __slots__ = ("brand_id", "campaign_id", "scope")
+    BRAND_ID_FIELD_NUMBER: _ClassVar[int]
+    CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    brand_id: str
+    campaign_id: str
+    scope: StoreScope
+    def __init__(self, brand_id: _Optional[str] = ..., campaign_id: _Optional[str] = ..., scope: _Optional[_Union[StoreScope, _Mapping]] = ...) -> None: ...
+
+class ListCampaignsRequest(_message.Message):
+    __slots__ = ("brand_id", "scope", "cursor", "limit")
+    BRAND_ID_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    brand_id: str
+    scope: StoreScope
+    cursor: str
+    limit: int
+    def __init__(self, brand_id: _Optional[str] = ..., scope: _Optional[_Union[StoreScope, _Mapping]] = ..., cursor: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ListCampaignsResponse(_message.Message):
+    __slots__ = ("items", "next_cursor")
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[Campaign]
+    next_cursor: str
+    def __init__(self, items: _Optional[_Iterable[_Union[Campaign, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
+
+class ActivateCampaignRequest(_message.Message):
+    __slots__ = ("brand_id", "campaign_id", "scope", "activated_by")
+    BRAND_ID_FIELD_NUMBER: _ClassVar[int]
+    CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    ACTIVATED_BY_FIELD_NUMBER: _ClassVar[int]
+    brand_id: str
+    campaign_id: str
+    scope: StoreScope
+    activated_by: str
+    def __init__(self, brand_id: _Optional[str] = ..., campaign_id: _Optional[str] = ..., scope: _Optional[_Union[StoreScope, _Mapping]] = ..., activated_by: _Optional[str] = ...) -> None: ...
+
+class GetCampaignStatsRequest(_message.Message):
+    __slots__ = ("brand_id", "campaign_id", "scope")
+    BRAND_ID_FIELD_NUMBER: _ClassVar[int]
+    CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    brand_id: str
+    campaign_id: str
+    scope: StoreScope
+    def __init__(self, brand_id: _Optional[str] = ..., campaign_id: _Optional[str] = ..., scope: _Optional[_Union[StoreScope, _Mapping]] = ...) -> None: ...
+
+class CampaignStats(_message.Message):
+    __slots__ = ("campaign_id", "status", "audience", "pending", "sent", "failed", "suppressed_no_consent", "suppressed_frequency_cap", "conversions", "converted_members", "revenue_fen", "cost_fen", "roi", "conversion_rate")
+    CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    AUDIENCE_FIELD_NUMBER: _ClassVar[int]
+    PENDING_FIELD_NUMBER: _ClassVar[int]
+    SENT_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    SUPPRESSED_NO_CONSENT_FIELD_NUMBER: _ClassVar[int]
+    SUPPRESSED_FREQUENCY_CAP_FIELD_NUMBER: _ClassVar[int]
+    CONVERSIONS_FIELD_NUMBER: _ClassVar[int]
+    CONVERTED_MEMBERS_FIELD_NUMBER: _ClassVar[int]
+    REVENUE_FEN_FIELD_NUMBER: _ClassVar[int]
+    COST_FEN_FIELD_NUMBER: _ClassVar[int]
+    ROI_FIELD_NUMBER: _ClassVar[int]
+    CONVERSION_RATE_FIELD_NUMBER: _ClassVar[int]
+    campaign_id: str
+    status: str
+    audience: int
+    pending: int
+    sent: int
+    failed: int
+    suppressed_no_consent: int
+    suppressed_frequency_cap: int
+    conversions: int
+    converted_members: int
+    revenue_fen: int
+    cost_fen: int
+    roi: float
+    conversion_rate: float
+    def __init__(self, campaign_id: _Optional[str] = ..., status: _Optional[str] = ..., audience: _Optional[int] = ..., pending: _Optional[int] = ..., sent: _Optional[int] = ..., failed: _Optional[int] = ..., suppressed_no_consent: _Optional[int] = ..., suppressed_frequency_cap: _Optional[int] = ..., conversions: _Optional[int] = ..., converted_members: _Optional[int] = ..., revenue_fen: _Optional[int] = ..., cost_fen: _Optional[int] = ..., roi: _Optional[float] = ..., conversion_rate: _Optional[float] = ...) -> None: ...

@@ -59,6 +59,31 @@ class CampaignsServiceStub:
                 request_serializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.ListSegmentsRequest.SerializeToString,
                 response_deserializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.ListSegmentsResponse.FromString,
                 _registered_method=True)
+        self.CreateCampaign = channel.unary_unary(
+                '/crm.campaigns.v1.CampaignsService/CreateCampaign',
+                request_serializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.CreateCampaignRequest.SerializeToString,
+                response_deserializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.Campaign.FromString,
+                _registered_method=True)
+        self.GetCampaign = channel.unary_unary(
+                '/crm.campaigns.v1.CampaignsService/GetCampaign',
+                request_serializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.GetCampaignRequest.SerializeToString,
+                response_deserializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.Campaign.FromString,
+                _registered_method=True)
+        self.ListCampaigns = channel.unary_unary(
+                '/crm.campaigns.v1.CampaignsService/ListCampaigns',
+                request_serializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.ListCampaignsRequest.SerializeToString,
+                response_deserializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.ListCampaignsResponse.FromString,
+                _registered_method=True)
+        self.ActivateCampaign = channel.unary_unary(
+                '/crm.campaigns.v1.CampaignsService/ActivateCampaign',
+                request_serializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.ActivateCampaignRequest.SerializeToString,
+                response_deserializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.Campaign.FromString,
+                _registered_method=True)
+        self.GetCampaignStats = channel.unary_unary(
+                '/crm.campaigns.v1.CampaignsService/GetCampaignStats',
+                request_serializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.GetCampaignStatsRequest.SerializeToString,
+                response_deserializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.CampaignStats.FromString,
+                _registered_method=True)
 
 
 class CampaignsServiceServicer:
@@ -101,6 +126,44 @@ class CampaignsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateCampaign(self, request, context):
+        """A campaign in draft: one message on one channel to a saved segment's members. Channels: sms, wechat,
+        email (push is not available yet → INVALID_ARGUMENT on `channel`). Unknown segment → NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCampaign(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCampaigns(self, request, context):
+        """The brand's campaigns, newest first, paged by an opaque cursor.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ActivateCampaign(self, request, context):
+        """Freeze the audience (the segment's members now, within the campaign's store scope), leave out members
+        without consent for the channel, and schedule one message per member outside the brand's quiet hours.
+        Activating an active or finished campaign changes nothing and answers the campaign as it is.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCampaignStats(self, request, context):
+        """Delivery and attribution: sent, suppressed (no consent, frequency cap), failed, pending; orders of
+        messaged members within the attribution window, their revenue, the cost and the ROI.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CampaignsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -128,6 +191,31 @@ def add_CampaignsServiceServicer_to_server(servicer, server):
                     servicer.ListSegments,
                     request_deserializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.ListSegmentsRequest.FromString,
                     response_serializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.ListSegmentsResponse.SerializeToString,
+            ),
+            'CreateCampaign': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateCampaign,
+                    request_deserializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.CreateCampaignRequest.FromString,
+                    response_serializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.Campaign.SerializeToString,
+            ),
+            'GetCampaign': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCampaign,
+                    request_deserializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.GetCampaignRequest.FromString,
+                    response_serializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.Campaign.SerializeToString,
+            ),
+            'ListCampaigns': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCampaigns,
+                    request_deserializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.ListCampaignsRequest.FromString,
+                    response_serializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.ListCampaignsResponse.SerializeToString,
+            ),
+            'ActivateCampaign': grpc.unary_unary_rpc_method_handler(
+                    servicer.ActivateCampaign,
+                    request_deserializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.ActivateCampaignRequest.FromString,
+                    response_serializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.Campaign.SerializeToString,
+            ),
+            'GetCampaignStats': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCampaignStats,
+                    request_deserializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.GetCampaignStatsRequest.FromString,
+                    response_serializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.CampaignStats.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -265,6 +353,141 @@ class CampaignsService:
             '/crm.campaigns.v1.CampaignsService/ListSegments',
             crm_dot_campaigns_dot_v1_dot_campaigns__pb2.ListSegmentsRequest.SerializeToString,
             crm_dot_campaigns_dot_v1_dot_campaigns__pb2.ListSegmentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateCampaign(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.campaigns.v1.CampaignsService/CreateCampaign',
+            crm_dot_campaigns_dot_v1_dot_campaigns__pb2.CreateCampaignRequest.SerializeToString,
+            crm_dot_campaigns_dot_v1_dot_campaigns__pb2.Campaign.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCampaign(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.campaigns.v1.CampaignsService/GetCampaign',
+            crm_dot_campaigns_dot_v1_dot_campaigns__pb2.GetCampaignRequest.SerializeToString,
+            crm_dot_campaigns_dot_v1_dot_campaigns__pb2.Campaign.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCampaigns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.campaigns.v1.CampaignsService/ListCampaigns',
+            crm_dot_campaigns_dot_v1_dot_campaigns__pb2.ListCampaignsRequest.SerializeToString,
+            crm_dot_campaigns_dot_v1_dot_campaigns__pb2.ListCampaignsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ActivateCampaign(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.campaigns.v1.CampaignsService/ActivateCampaign',
+            crm_dot_campaigns_dot_v1_dot_campaigns__pb2.ActivateCampaignRequest.SerializeToString,
+            crm_dot_campaigns_dot_v1_dot_campaigns__pb2.Campaign.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCampaignStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.campaigns.v1.CampaignsService/GetCampaignStats',
+            crm_dot_campaigns_dot_v1_dot_campaigns__pb2.GetCampaignStatsRequest.SerializeToString,
+            crm_dot_campaigns_dot_v1_dot_campaigns__pb2.CampaignStats.FromString,
             options,
             channel_credentials,
             insecure,
