@@ -46,13 +46,23 @@ __all__ = [
     "MongoJobHandler",
     "MongoJobQueue",
     "MongoJobWorker",
+    "RunLater",
 ]
 
 log = logging.getLogger(__name__)
 
-JobHandler = Callable[[asyncpg.Connection, dict[str, Any]], Awaitable[None]]
+JobHandler = Callable[[asyncpg.Connection, dict[str, Any]], Awaitable["RunLater | None"]]
 
 JOBS_RUN = Counter("crm_jobs_run_total", "Job runs by outcome", ["kind", "outcome"])
+
+
+@dataclass(frozen=True)
+class RunLater:
+    """What a PostgreSQL job handler returns to keep its job for later: the handler's writes commit, and the
+    job is due again at ``run_at`` without counting as a failed attempt (quiet hours, a counted retry the
+    handler manages itself)."""
+
+    run_at: datetime
 
 
 class JobQueue:
@@ -231,13 +241,21 @@ class JobWorker(_PollingWorker):
                 )
                 if not mine:
                     return
-                await self.handlers[kind](conn, json.loads(job["payload"]))
-                await conn.execute(
-                    "UPDATE jobs SET state = 'done', finished_at = now(), updated_at = now(),"
-                    " locked_by = NULL, locked_until = NULL, last_error = NULL WHERE id = $1",
-                    job_id,
-                )
-            JOBS_RUN.labels(kind, "done").inc()
+                later = await self.handlers[kind](conn, json.loads(job["payload"]))
+                if isinstance(later, RunLater):
+                    await conn.execute(
+                        "UPDATE jobs SET run_at = $2, attempts = attempts - 1, updated_at = now(),"
+                        " locked_by = NULL, locked_until = NULL WHERE id = $1",
+                        job_id,
+                        later.run_at,
+                    )
+                else:
+                    await conn.execute(
+                        "UPDATE jobs SET state = 'done', finished_at = now(), updated_at = now(),"
+                        " locked_by = NULL, locked_until = NULL, last_error = NULL WHERE id = $1",
+                        job_id,
+                    )
+            JOBS_RUN.labels(kind, "later" if isinstance(later, RunLater) else "done").inc()
         except Exception as exc:
             await self._record_failure(job_id, kind, token, job["attempts"], exc)
 

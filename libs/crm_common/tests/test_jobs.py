@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from crm_common.jobs import JobQueue, JobWorker
+from crm_common.jobs import JobQueue, JobWorker, RunLater
 from crm_common.migrations import migrate_pg
 
 
@@ -146,3 +146,20 @@ async def test_future_jobs_and_unknown_kinds_are_left_alone(pool: asyncpg.Pool) 
     worker = JobWorker(pool, {"remind": _record_run})
     assert await worker.run_once() == 0
     assert await pool.fetchval("SELECT count(*) FROM jobs WHERE state = 'pending' AND attempts = 0") == 2
+
+
+async def test_a_handler_can_keep_its_job_for_later_with_its_writes_committed(pool: asyncpg.Pool) -> None:
+    await _schedule(pool, "send", [{"name": "quiet-hours"}])
+    later = datetime.now(UTC) + timedelta(hours=9)
+
+    async def not_now(conn: asyncpg.Connection, payload: dict[str, Any]) -> RunLater:
+        await _record_run(conn, payload)
+        return RunLater(later)
+
+    worker = JobWorker(pool, {"send": not_now})
+    assert await worker.run_once() == 1
+    job = await pool.fetchrow("SELECT * FROM jobs")
+    # Pending again at the new time, unlocked, and not counted as a failed attempt.
+    assert (job["state"], job["run_at"], job["attempts"], job["locked_by"]) == ("pending", later, 0, None)
+    assert await pool.fetchval("SELECT count(*) FROM runs") == 1
+    assert await worker.run_once() == 0  # not due yet
