@@ -28,7 +28,7 @@ class SavedSegment:
     member_count: int
 
 
-def _selection(brand_id: str, rule: Rule, clock: Clock, stores: dict[str, tuple[float, float]],
+def selection(brand_id: str, rule: Rule, clock: Clock, stores: dict[str, tuple[float, float]],
                scope: Sequence[str] | None) -> tuple[str, list[Any]]:
     """The query of the member ids ``rule`` selects in the brand (and scope), with its parameters."""
     sql = SegmentSql(clock, stores, first_param=3)
@@ -46,7 +46,7 @@ async def preview(conn: asyncpg.Pool | asyncpg.Connection, brand_id: str, rule: 
                   stores: dict[str, tuple[float, float]], scope: Sequence[str] | None,
                   sample_size: int) -> tuple[int, list[str]]:
     """How many members ``rule`` selects now, and the first ``sample_size`` of their ids."""
-    query, params = _selection(brand_id, rule, clock, stores, scope)
+    query, params = selection(brand_id, rule, clock, stores, scope)
     row = await conn.fetchrow(
         f"WITH sel AS MATERIALIZED ({query}) SELECT (SELECT count(*) FROM sel) AS n,"
         f" ARRAY(SELECT member_id FROM sel ORDER BY member_id LIMIT {int(sample_size)}) AS sample",
@@ -59,17 +59,17 @@ async def preview(conn: asyncpg.Pool | asyncpg.Connection, brand_id: str, rule: 
 async def member_ids(conn: asyncpg.Pool | asyncpg.Connection, brand_id: str, rule: Rule, clock: Clock,
                      stores: dict[str, tuple[float, float]], scope: Sequence[str] | None) -> list[str]:
     """Every member id ``rule`` selects now, in id order."""
-    query, params = _selection(brand_id, rule, clock, stores, scope)
+    query, params = selection(brand_id, rule, clock, stores, scope)
     return [r["member_id"] for r in await conn.fetch(f"{query} ORDER BY m.member_id", *params)]
 
 
 async def store_locations(conn: asyncpg.Pool | asyncpg.Connection, brand_id: str,
-                          store_ids: Sequence[str]) -> dict[str, tuple[float, float]]:
-    """Known locations of the brand's stores among ``store_ids``."""
+                          store_ids: Sequence[str] | None) -> dict[str, tuple[float, float]]:
+    """Known locations of the brand's stores (among ``store_ids``; None: all of them)."""
     rows = await conn.fetch(
-        "SELECT store_id, lat, lng FROM audience_stores"
-        " WHERE brand_id = $1 AND store_id = ANY($2::text[]) AND lat IS NOT NULL AND lng IS NOT NULL",
-        brand_id, list(store_ids),
+        "SELECT store_id, lat, lng FROM audience_stores WHERE brand_id = $1"
+        " AND ($2::text[] IS NULL OR store_id = ANY($2::text[])) AND lat IS NOT NULL AND lng IS NOT NULL",
+        brand_id, list(store_ids) if store_ids is not None else None,
     )
     return {r["store_id"]: (r["lat"], r["lng"]) for r in rows}
 

@@ -44,7 +44,7 @@ class SegmentsApp:
         self.pool = pool
         self._now = now
 
-    async def _compile(self, brand_id: str, rule_json: str) -> tuple[Rule, Clock, dict[str, tuple[float, float]]]:
+    async def compile(self, brand_id: str, rule_json: str) -> tuple[Rule, Clock, dict[str, tuple[float, float]]]:
         """The parsed rule, the brand's clock, and the locations its distance conditions need."""
         _check_brand(brand_id)
         try:
@@ -55,9 +55,8 @@ class SegmentsApp:
         distances = distance_leaves(rule)
         stores: dict[str, tuple[float, float]] = {}
         if distances:
-            stores = await segment_store.store_locations(
-                self.pool, brand_id, sorted({leaf.store_id or "" for leaf in distances})
-            )
+            # Every located store of the brand: distance conditions become "the member's store is one of these".
+            stores = await segment_store.store_locations(self.pool, brand_id, None)
             unknown = [(f"{leaf.place}.store_id", "no store of this brand with a known location")
                        for leaf in distances if leaf.store_id not in stores]
             if unknown:
@@ -69,7 +68,7 @@ class SegmentsApp:
         """The number of members the rule selects now and a sample of their ids."""
         if not 0 <= sample_size <= MAX_SAMPLE:
             raise InvalidArgument(f"sample_size must be within [0, {MAX_SAMPLE}]", field="sample_size")
-        rule, clock, stores = await self._compile(brand_id, rule_json)
+        rule, clock, stores = await self.compile(brand_id, rule_json)
         return await segment_store.preview(self.pool, brand_id, rule, clock, stores, scope,
                                            sample_size or DEFAULT_SAMPLE)
 
@@ -81,7 +80,7 @@ class SegmentsApp:
             raise InvalidArgument(f"name is required (at most {MAX_NAME} characters)", field="name")
         if "\x00" in created_by:
             raise InvalidArgument("created_by is not a staff id", field="created_by")
-        rule, clock, stores = await self._compile(brand_id, rule_json)
+        rule, clock, stores = await self.compile(brand_id, rule_json)
         count, _ = await segment_store.preview(self.pool, brand_id, rule, clock, stores, scope, 0)
         return await segment_store.insert_segment(self.pool, SavedSegment(
             id=str(uuid.uuid4()), brand_id=brand_id, name=name, rule=to_json(rule),

@@ -360,10 +360,11 @@ def _leaf(leaf: Leaf, m: MemberFacts, clock: Clock, stores: Mapping[str, tuple[f
         return leaf.value in fact if leaf.op == "contains" else any(t in fact for t in leaf.value)
     if leaf.kind == "attribute":
         return _attribute(leaf.op, fact, leaf.value)
-    return _compare(leaf.op, fact, leaf.value)
+    return compare(leaf.op, fact, leaf.value)
 
 
-def _compare(op: str, fact: Any, value: Any) -> bool:
+def compare(op: str, fact: Any, value: Any) -> bool:
+    """``fact OP value`` for the ordering, equality and membership operators."""
     match op:
         case "=":
             return bool(fact == value)
@@ -404,8 +405,8 @@ def _attribute(op: str, text: str, value: Any) -> bool:
         if not NUMERIC_TEXT.match(text):
             return False  # text that is not a number lacks a numeric value
         try:
-            return _compare(op, Decimal(text), operand)
+            return compare(op, Decimal(text), operand)
         except InvalidOperation:  # pragma: no cover - the pattern admits only valid decimals
             return False
     # Text compares by code point, as PostgreSQL's "C" collation does.
-    return _compare(op, text, operand)
+    return compare(op, text, operand)
