@@ -7,15 +7,15 @@ is a setting so tests (and a sandbox) can stand in for WeChat. The ``session_key
 decrypting the member's data on the server; the gateway needs none of that, so it is dropped at once.
 
 Phone binding uses the server-side exchange WeChat recommends (no ``session_key`` decryption): the app's
-``getPhoneNumber`` button yields a one-time ``code``; the server takes an app access token from
-``GET {base}/cgi-bin/token?grant_type=client_credential&appid=&secret=`` (cached per app until shortly
-before ``expires_in``) and posts ``{"code"}`` to ``POST {base}/wxa/business/getuserphonenumber?access_token=``,
-which answers ``{errcode, errmsg, phone_info: {phoneNumber, purePhoneNumber, countryCode}}``.
+``getPhoneNumber`` button yields a one-time ``code``; the server takes an app access token
+(`crm_common.wechat.AccessTokens`: ``GET {base}/cgi-bin/token``, cached per app until shortly before
+``expires_in``, shared with the campaigns service's WeChat channel) and posts ``{"code"}`` to
+``POST {base}/wxa/business/getuserphonenumber?access_token=``, which answers
+``{errcode, errmsg, phone_info: {phoneNumber, purePhoneNumber, countryCode}}``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -26,6 +26,7 @@ from typing import Any, Protocol
 import httpx
 
 from crm.members.v1 import members_pb2
+from crm_common.wechat import STALE_TOKEN_ERRCODES, AccessTokens, WeChatTokenError
 from gateway.clients import Clients
 from gateway.errors import ProblemError, invalid, rpc
 from gateway.settings import WeChatApp
@@ -36,11 +37,8 @@ log = logging.getLogger(__name__)
 _BAD_CODE = {40029, 40163, 40226}  # invalid, already used, blocked user
 _RATE_LIMITED = 45011
 # errcodes of getuserphonenumber: https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-info/phone-number/getPhoneNumber.html
-_STALE_TOKEN = {40001, 42001}  # access token invalid / expired: WeChat revoked it early, or another server
-#                                 of ours refreshed it (a new token invalidates the old after a grace period)
+_STALE_TOKEN = STALE_TOKEN_ERRCODES  # invalid / malformed / expired access token: refresh once and retry
 _BUSY = -1
-# Refresh this long before WeChat's expires_in (7200 s): the clocks differ and a request takes time.
-_TOKEN_MARGIN_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -58,12 +56,7 @@ class WeChatClient:
     def __init__(self, base_url: str, *, timeout: float, transport: httpx.AsyncBaseTransport | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport)
-        self._clock = clock
-        # appid → (access token, refresh after): WeChat caps token requests per day, so one per app per ~2 h.
-        self._tokens: dict[str, tuple[str, float]] = {}
-        # One fetch per app at a time: concurrent binds after expiry would otherwise each fetch a token, and
-        # each new token cuts the previous one's life short.
-        self._token_locks: dict[str, asyncio.Lock] = {}
+        self._tokens = AccessTokens(self._http, clock=clock)
 
     async def code2session(self, app: WeChatApp, code: str) -> WeChatIdentity:
         """Exchange a ``wx.login`` code; 401 for a bad or used code, 429/503 when WeChat refuses."""
@@ -135,31 +128,11 @@ class WeChatClient:
 
     async def _access_token(self, app: WeChatApp, *, stale: str | None = None) -> str:
         """The app's cached access token, fetched when missing, near expiry, or equal to ``stale``."""
-        lock = self._token_locks.setdefault(app.appid, asyncio.Lock())
-        async with lock:
-            cached = self._tokens.get(app.appid)
-            # Under the lock another request may already have replaced the stale token: use that one.
-            if cached and cached[0] != stale and self._clock() < cached[1]:
-                return cached[0]
-            params = {"grant_type": "client_credential", "appid": app.appid, "secret": app.secret}
-            try:
-                response = await self._http.get("/cgi-bin/token", params=params)
-                body = json.loads(response.text)
-            except (httpx.HTTPError, ValueError) as exc:
-                log.warning("access token request failed: %r", exc)  # the URL carries the app secret
-                raise _unavailable("WeChat phone binding is unavailable; retry.") from None
-            token = body.get("access_token") if isinstance(body, dict) else None
-            if not isinstance(token, str) or not token:
-                # 40013 bad appid, 40125 bad secret, 40164 IP not whitelisted: our configuration, not the user's.
-                log.error("access token refused: errcode=%s", body.get("errcode") if isinstance(body, dict) else None)
-                raise _unavailable("WeChat phone binding is unavailable; retry.")
-            try:
-                expires_in = float(body.get("expires_in") or 7200)
-            except (TypeError, ValueError):
-                expires_in = 7200.0
-            margin = min(_TOKEN_MARGIN_SECONDS, expires_in / 2)
-            self._tokens[app.appid] = (token, self._clock() + expires_in - margin)
-            return token
+        try:
+            return await self._tokens.get(app.appid, app.secret, stale=stale)
+        except WeChatTokenError:
+            # Bad appid/secret or an IP not whitelisted is our configuration, not the member's.
+            raise _unavailable("WeChat phone binding is unavailable; retry.") from None
 
     async def close(self) -> None:
         await self._http.aclose()

@@ -8,7 +8,6 @@ import csv
 import io
 import ipaddress
 import json
-import smtplib
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +22,8 @@ matplotlib.use("Agg")  # no display on a server; must precede pyplot
 import matplotlib.pyplot as plt
 from openpyxl import Workbook
 
+from crm_common import mail
+from crm_common.mail import SmtpSettings
 from reporting.domain import webhooks
 
 MEDIA_TYPES = {
@@ -88,24 +89,10 @@ def render(table: Table, fmt: str) -> bytes:
     return {"csv": to_csv, "xlsx": to_xlsx, "png": to_png}[fmt](table)
 
 
-@dataclass(frozen=True)
-class SmtpSettings:
-    """Where mail goes out."""
-
-    host: str
-    port: int
-    sender: str
-
-
-def _send_mail(smtp: SmtpSettings, message: EmailMessage) -> None:
-    with smtplib.SMTP(smtp.host, smtp.port, timeout=30) as client:
-        client.send_message(message)
-
-
 async def send_email(
     smtp: SmtpSettings, recipients: Sequence[str], subject: str, body: str, attachments: Sequence[tuple[str, bytes]]
 ) -> None:
-    """One message to all recipients with the attachments; smtplib blocks, so it runs in a thread."""
+    """One message to all recipients with the attachments (`SmtpSettings` is the shared `crm_common.mail` one)."""
     message = EmailMessage()
     message["From"] = smtp.sender
     message["To"] = ", ".join(recipients)
@@ -114,7 +101,7 @@ async def send_email(
     for filename, content in attachments:
         maintype, subtype = MEDIA_TYPES[filename.rsplit(".", 1)[1]].split("/")
         message.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
-    await asyncio.to_thread(_send_mail, smtp, message)
+    await mail.send(smtp, message)
 
 
 async def resolve_host(host: str, port: int) -> list[webhooks.Address]:
