@@ -405,11 +405,18 @@ def _selects(rule: dict[str, Any], facts: dict[str, Any]) -> bool:
             "exists": lambda: True}.get(op, lambda: False)()
 
 
+_CHANNEL_COST_FEN = {"sms": 5, "wechat": 0, "email": 0}  # the service's default price per message
+
+
 class FakeCampaigns(campaigns_pb2_grpc.CampaignsServiceServicer):
-    """Segments over a fixed audience (brand A: m-a1 and m-a3 of store-a1, m-a2 of store-a2; brand B: m-b1).
+    """Segments and campaigns over a fixed audience (brand A: m-a1 and m-a3 of store-a1, m-a2 of store-a2;
+    brand B: m-b1).
 
     Checks rules like the service (an unknown operator → INVALID_ARGUMENT with every problem in ``field_errors``),
-    honours the store scope, and remembers every request so tests can see what the gateway sent."""
+    refuses channels like it (push is not available; one not in ``channels`` is not configured), honours the store
+    scope, and remembers every request so tests can see what the gateway sent. Activation freezes the segment's
+    members within the campaign's stores, once; stats count ``outcomes[campaign_id]`` (set by a test: sent,
+    failed, suppressed_*, conversions, converted_members, revenue_fen) and the rest of the audience as pending."""
 
     def __init__(self) -> None:
         # (member id, the facts a rule can test) per brand, in the order a selection lists them.
@@ -420,7 +427,11 @@ class FakeCampaigns(campaigns_pb2_grpc.CampaignsServiceServicer):
             BRAND_B: [("m-b1", {"store_id": "store-b1", "tags": ["vip"]})],
         }
         self.segments: dict[str, campaigns_pb2.Segment] = {}
-        self.requests: list[Any] = []  # every segment request, in order
+        self.campaigns: dict[str, campaigns_pb2.Campaign] = {}
+        self.channels = {"sms", "wechat", "email"}  # the channels "this deployment" has providers for
+        self.activated_by: dict[str, str] = {}
+        self.outcomes: dict[str, dict[str, int]] = {}
+        self.requests: list[Any] = []  # every request, in order
 
     def _select(self, brand_id: str, rule_json: str, scope: campaigns_pb2.StoreScope | None) -> list[str]:
         try:
@@ -470,11 +481,78 @@ class FakeCampaigns(campaigns_pb2_grpc.CampaignsServiceServicer):
 
     async def ListSegments(self, request, context):
         self.requests.append(request)
-        found = [s for s in reversed(self.segments.values()) if self._visible(s, request)]
+        return campaigns_pb2.ListSegmentsResponse(**self._page(self.segments.values(), request))
+
+    def _page(self, records: Any, request: Any) -> dict[str, Any]:
+        """The visible records newest first, from ``request.cursor`` (an offset) for ``request.limit``."""
+        found = [r for r in reversed(list(records)) if self._visible(r, request)]
         start = int(request.cursor or 0)
         end = start + (request.limit or 50)
-        return campaigns_pb2.ListSegmentsResponse(items=found[start:end],
-                                                  next_cursor=str(end) if end < len(found) else "")
+        return {"items": found[start:end], "next_cursor": str(end) if end < len(found) else ""}
+
+    def _campaign(self, request: Any) -> campaigns_pb2.Campaign:
+        campaign = self.campaigns.get(request.campaign_id)
+        if campaign is None or not self._visible(campaign, request):
+            raise NotFound("campaign not found", reason="CAMPAIGN_NOT_FOUND", field="campaign_id")
+        return campaign
+
+    async def CreateCampaign(self, request, context):
+        self.requests.append(request)
+        if request.channel == "push":
+            raise InvalidArgument("the push channel is not available yet", reason="INVALID_CAMPAIGN", field="channel")
+        if request.channel not in self.channels:
+            raise InvalidArgument(f"the {request.channel} channel is not configured in this deployment",
+                                  reason="INVALID_CAMPAIGN", field="channel")
+        segment = self.segments.get(request.segment_id)
+        if segment is None or not self._visible(segment, request):
+            raise NotFound("segment not found", reason="SEGMENT_NOT_FOUND", field="segment_id")
+        scope = self._scope(request)
+        campaign = campaigns_pb2.Campaign(
+            id=_new_id("cmp"), brand_id=request.brand_id, name=request.name, segment_id=segment.id,
+            channel=request.channel, content=request.content, status="draft",
+            attribution_days=request.attribution_days or 7,
+            cost_per_message_fen=request.cost_per_message_fen or _CHANNEL_COST_FEN[request.channel],
+            store_ids=scope.store_ids if scope is not None else [], created_by=request.created_by, created_at=_now(),
+        )
+        if request.HasField("send_at"):
+            campaign.send_at.CopyFrom(request.send_at)
+        self.campaigns[campaign.id] = campaign
+        return campaign
+
+    async def GetCampaign(self, request, context):
+        self.requests.append(request)
+        return self._campaign(request)
+
+    async def ListCampaigns(self, request, context):
+        self.requests.append(request)
+        return campaigns_pb2.ListCampaignsResponse(**self._page(self.campaigns.values(), request))
+
+    async def ActivateCampaign(self, request, context):
+        self.requests.append(request)
+        campaign = self._campaign(request)
+        if campaign.status != "draft":
+            return campaign  # activated before: unchanged
+        segment = self.segments[campaign.segment_id]
+        stores = campaigns_pb2.StoreScope(store_ids=campaign.store_ids) if campaign.store_ids else None
+        campaign.audience = len(self._select(campaign.brand_id, segment.rule_json, stores))
+        campaign.status = "active"
+        campaign.activated_at.CopyFrom(_now())
+        self.activated_by[campaign.id] = request.activated_by
+        return campaign
+
+    async def GetCampaignStats(self, request, context):
+        self.requests.append(request)
+        campaign = self._campaign(request)
+        counts = {"sent": 0, "failed": 0, "suppressed_no_consent": 0, "suppressed_frequency_cap": 0,
+                  "conversions": 0, "converted_members": 0, "revenue_fen": 0, **self.outcomes.get(campaign.id, {})}
+        settled = sum(counts[k] for k in ("sent", "failed", "suppressed_no_consent", "suppressed_frequency_cap"))
+        cost = counts["sent"] * campaign.cost_per_message_fen
+        return campaigns_pb2.CampaignStats(
+            campaign_id=campaign.id, status=campaign.status, audience=campaign.audience,
+            pending=campaign.audience - settled, cost_fen=cost,
+            roi=(counts["revenue_fen"] - cost) / cost if cost else 0.0,
+            conversion_rate=counts["converted_members"] / counts["sent"] if counts["sent"] else 0.0, **counts,
+        )
 
 
 class Backends:

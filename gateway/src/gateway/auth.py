@@ -71,9 +71,11 @@ class Permission(StrEnum):
     COUPON_GRANT = "coupon:grant"
     COUPON_REDEEM = "coupon:redeem"
     CAMPAIGN_READ = "campaign:read"
+    # Creating and activating campaigns. Store managers may, for their own stores: the request carries their
+    # stores and the campaigns service messages only members of those stores.
     CAMPAIGN_WRITE = "campaign:write"
     # Saving a segment (a named rule) sends nothing and costs nothing, so store managers may save their own,
-    # limited to their stores; launching a campaign at one stays `campaign:write`, admins only.
+    # limited to their stores, as they may launch campaigns at them (`campaign:write`).
     SEGMENT_WRITE = "segment:write"
     LEAD_READ = "lead:read"
     LEAD_WRITE = "lead:write"
@@ -99,7 +101,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.GROUP_ADMIN: frozenset(Permission),
     Role.BRAND_ADMIN: frozenset(Permission) - {Permission.BRAND_WRITE},
     Role.STORE_MANAGER: _FRONT_LINE | {Permission.REPORT_READ, Permission.MEMBER_TRANSFER,
-                                       Permission.CAMPAIGN_READ, Permission.SEGMENT_WRITE},
+                                       Permission.CAMPAIGN_READ, Permission.SEGMENT_WRITE,
+                                       Permission.CAMPAIGN_WRITE},
     Role.CLERK: _FRONT_LINE,
     # Analysts look at numbers: they may read members (phones masked) and reports, and change nothing.
     Role.ANALYST: frozenset({Permission.DIRECTORY_READ, Permission.MEMBER_READ, Permission.POINTS_READ,

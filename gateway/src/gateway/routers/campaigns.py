@@ -1,9 +1,14 @@
-"""Campaigns (campaigns service): segments — a rule previewed against the brand's members, saved by name.
+"""Campaigns (campaigns service): segments — a rule previewed against the brand's members, saved by name —
+and campaigns — one message on one channel to a segment's members, created in draft, activated, measured.
 
 The campaigns service owns the rule language and checks it: a bad rule is a 422 whose `errors` list every
 problem (`rule.all[1].op`), and the gateway only makes sure `rule` is a JSON object. Store managers work
 within their stores: the service is told the caller's stores, selects only members they own, and answers
-NOT_FOUND for segments outside them, the same 404 as a segment that does not exist.
+NOT_FOUND for segments outside them, the same 404 as a segment that does not exist. Their campaigns likewise:
+a campaign reaches members of the creator's stores only, and store managers see only their stores' campaigns.
+
+The gateway checks a campaign's shape (lengths, the content its channel needs, `send_at` within 90 days); the
+service checks what only it knows (which channels this deployment sends on, whether the segment exists).
 """
 
 from __future__ import annotations
@@ -14,16 +19,27 @@ from fastapi import APIRouter, Depends
 
 from crm.campaigns.v1 import campaigns_pb2
 from gateway.auth import Permission, Principal, brand_access
-from gateway.errors import not_found, problem_responses, rpc
+from gateway.errors import invalid, not_found, problem_responses, rpc
 from gateway.routers import ClientsDep
 from gateway.schemas import PAGE, Page, PageParams, next_cursor, service_cursor
-from gateway.schemas_campaigns import SegmentCreate, SegmentOut, SegmentPreviewIn, SegmentPreviewOut, rule_json
+from gateway.schemas_campaigns import (
+    CampaignActivation,
+    CampaignCreate,
+    CampaignOut,
+    CampaignStatsOut,
+    SegmentCreate,
+    SegmentOut,
+    SegmentPreviewIn,
+    SegmentPreviewOut,
+    rule_json,
+)
 
 router = APIRouter(prefix="/v1/brands/{brand_id}", tags=["campaigns"])
 
 _FIELDS = {"rule_json": "rule"}
 Reader = Annotated[Principal, Depends(brand_access(Permission.CAMPAIGN_READ))]
 SegmentWriter = Annotated[Principal, Depends(brand_access(Permission.SEGMENT_WRITE))]
+CampaignWriter = Annotated[Principal, Depends(brand_access(Permission.CAMPAIGN_WRITE))]
 
 
 def _scope(caller: Principal) -> campaigns_pb2.StoreScope | None:
@@ -74,3 +90,69 @@ async def get_segment(brand_id: str, segment_id: str, clients: ClientsDep, calle
     if segment.brand_id and segment.brand_id != brand_id:
         raise not_found("segment")  # defence in depth: a service bug must not cross brands
     return SegmentOut.of(segment)
+
+
+def _own(campaign: campaigns_pb2.Campaign, brand_id: str) -> CampaignOut:
+    if campaign.brand_id and campaign.brand_id != brand_id:
+        raise not_found("campaign")  # defence in depth: a service bug must not cross brands
+    return CampaignOut.of(campaign)
+
+
+@router.post("/campaigns", status_code=201, response_model=CampaignOut,
+             responses=problem_responses(401, 403, 404, 422))
+async def create_campaign(
+    brand_id: str, body: CampaignCreate, clients: ClientsDep, caller: CampaignWriter,
+) -> CampaignOut:
+    """A campaign in draft, targeting a saved segment (404 when it does not exist or is outside the caller's
+    stores). A channel this deployment does not send on (push, for now) is a 422 naming `channel`."""
+    problems = body.content_problems()
+    if problems:
+        raise invalid(*problems)
+    campaign = await rpc(clients.campaigns.CreateCampaign(
+        body.to_proto(brand_id, scope=_scope(caller), created_by=caller.staff_id)), not_found_as="segment")
+    return CampaignOut.of(campaign)
+
+
+@router.get("/campaigns", response_model=Page[CampaignOut], responses=problem_responses(401, 403, 404, 422),
+            openapi_extra=PAGE.openapi)
+async def list_campaigns(brand_id: str, page: PageParams, clients: ClientsDep, caller: Reader) -> Page[CampaignOut]:
+    """The brand's campaigns, newest first; store managers see those of their stores."""
+    reply = await rpc(clients.campaigns.ListCampaigns(campaigns_pb2.ListCampaignsRequest(
+        brand_id=brand_id, scope=_scope(caller), cursor=service_cursor(page), limit=page.limit,
+    )))
+    return Page[CampaignOut](items=[CampaignOut.of(c) for c in reply.items], next_cursor=next_cursor(reply.next_cursor))
+
+
+@router.get("/campaigns/{campaign_id}", response_model=CampaignOut, responses=problem_responses(401, 403, 404))
+async def get_campaign(brand_id: str, campaign_id: str, clients: ClientsDep, caller: Reader) -> CampaignOut:
+    """One campaign; store managers see only those of their stores."""
+    campaign = await rpc(clients.campaigns.GetCampaign(campaigns_pb2.GetCampaignRequest(
+        brand_id=brand_id, campaign_id=campaign_id, scope=_scope(caller),
+    )), not_found_as="campaign")
+    return _own(campaign, brand_id)
+
+
+@router.post("/campaigns/{campaign_id}/activation", response_model=CampaignOut,
+             responses=problem_responses(401, 403, 404, 409, 422))
+async def activate_campaign(
+    brand_id: str, campaign_id: str, clients: ClientsDep, caller: CampaignWriter,
+    body: CampaignActivation | None = None,  # no body, or {}: nothing to say, but a stray field is refused
+) -> CampaignOut:
+    """Freeze the audience (the segment's members now, within the campaign's stores), leave out members
+    without consent for the channel, and schedule the messages. Activating an active or completed campaign
+    changes nothing and answers it as it is, so a retry is safe."""
+    campaign = await rpc(clients.campaigns.ActivateCampaign(campaigns_pb2.ActivateCampaignRequest(
+        brand_id=brand_id, campaign_id=campaign_id, scope=_scope(caller), activated_by=caller.staff_id,
+    )), not_found_as="campaign")
+    return _own(campaign, brand_id)
+
+
+@router.get("/campaigns/{campaign_id}/stats", response_model=CampaignStatsOut,
+            responses=problem_responses(401, 403, 404))
+async def get_campaign_stats(brand_id: str, campaign_id: str, clients: ClientsDep, caller: Reader) -> CampaignStatsOut:
+    """Delivery (sent, failed, pending, suppressed for consent or frequency) and attribution (orders of messaged
+    members within the attribution window, their revenue, the cost, the ROI)."""
+    stats = await rpc(clients.campaigns.GetCampaignStats(campaigns_pb2.GetCampaignStatsRequest(
+        brand_id=brand_id, campaign_id=campaign_id, scope=_scope(caller),
+    )), not_found_as="campaign")
+    return CampaignStatsOut.of(stats)
