@@ -29,6 +29,7 @@ from urllib.parse import quote
 
 import httpx
 
+from campaigns.domain.campaign import Content
 from crm_common import mail
 from crm_common.wechat import STALE_TOKEN_ERRCODES, AccessTokens, WeChatTokenError
 
@@ -41,15 +42,6 @@ class Recipient:
     phone: str | None = None          # E.164, e.g. +8613800138000
     wechat_open_id: str | None = None
     email: str | None = None
-
-
-@dataclass(frozen=True)
-class Content:
-    text: str = ""
-    subject: str = ""
-    template_id: str = ""
-    params: Mapping[str, str] = field(default_factory=dict)
-    page: str = ""
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from google.protobuf.message import Message
 
-from campaigns.adapters import repository
+from campaigns.adapters import campaign_store, repository
 from campaigns.domain.audience import Order
 from crm.loyalty.v1.events_pb2 import (
     OrderRecorded,
@@ -138,7 +138,8 @@ async def _local_day(conn: asyncpg.Connection, brand_id: str, moment: datetime) 
 
 
 async def on_order_recorded(conn: asyncpg.Connection, event: Event) -> None:
-    """OrderRecorded → the member's purchase facts and spend of the day. Non-members have no row."""
+    """OrderRecorded → the member's purchase facts, spend of the day, and the campaign it is attributed to
+    (non-members have no row)."""
     msg = event.payload
     assert isinstance(msg, OrderRecorded)
     if not msg.member_id:
@@ -148,6 +149,8 @@ async def on_order_recorded(conn: asyncpg.Connection, event: Event) -> None:
     await repository.apply_order(conn, brand_id, msg.member_id, order)
     day = await _local_day(conn, brand_id, order.occurred_at)
     await repository.add_daily_spend(conn, brand_id, msg.member_id, day, msg.total_fen)
+    await campaign_store.attribute_order(conn, brand_id, msg.member_id, msg.order_id, msg.total_fen,
+                                         order.occurred_at)
 
 
 async def on_order_refunded(conn: asyncpg.Connection, event: Event) -> None:
@@ -160,6 +163,7 @@ async def on_order_refunded(conn: asyncpg.Connection, event: Event) -> None:
     await repository.apply_refund(conn, brand_id, msg.member_id, msg.amount_fen)
     day = await _local_day(conn, brand_id, _time(msg, "occurred_at", event))
     await repository.add_daily_spend(conn, brand_id, msg.member_id, day, -msg.amount_fen)
+    await campaign_store.refund_conversion(conn, brand_id, msg.order_id, msg.amount_fen)
 
 
 async def on_points_changed(conn: asyncpg.Connection, event: Event) -> None:

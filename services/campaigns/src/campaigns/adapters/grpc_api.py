@@ -8,8 +8,11 @@ import asyncpg
 import grpc
 
 from campaigns.adapters import repository
+from campaigns.adapters.campaign_store import CampaignRecord
 from campaigns.adapters.segment_store import SavedSegment
+from campaigns.app.campaigns import CampaignsApp, Stats
 from campaigns.app.segments import SegmentsApp, rule_text
+from campaigns.domain.campaign import Content, Draft
 from crm.campaigns.v1 import campaigns_pb2, campaigns_pb2_grpc
 from crm_common.errors import InvalidArgument, NotFound
 
@@ -28,12 +31,42 @@ def _segment(segment: SavedSegment) -> campaigns_pb2.Segment:
     return reply
 
 
-class CampaignsServicer(campaigns_pb2_grpc.CampaignsServiceServicer):
-    """Reads of the audience store and segments."""
+def _campaign(c: CampaignRecord) -> campaigns_pb2.Campaign:
+    reply = campaigns_pb2.Campaign(
+        id=c.id, brand_id=c.brand_id, name=c.name, segment_id=c.segment_id, channel=c.channel,
+        content=campaigns_pb2.CampaignContent(text=c.content.text, subject=c.content.subject,
+                                              template_id=c.content.template_id, params=dict(c.content.params),
+                                              page=c.content.page),
+        status=c.status, attribution_days=c.attribution_days, cost_per_message_fen=c.cost_per_message_fen,
+        store_ids=c.store_ids, created_by=c.created_by, audience=c.audience,
+    )
+    reply.created_at.FromDatetime(c.created_at)
+    if c.send_at is not None:
+        reply.send_at.FromDatetime(c.send_at)
+    if c.activated_at is not None:
+        reply.activated_at.FromDatetime(c.activated_at)
+    return reply
 
-    def __init__(self, pool: asyncpg.Pool, segments: SegmentsApp | None = None) -> None:
+
+def _stats(s: Stats) -> campaigns_pb2.CampaignStats:
+    o = s.outcomes
+    return campaigns_pb2.CampaignStats(
+        campaign_id=s.campaign.id, status=s.campaign.status, audience=o.audience, pending=o.pending, sent=o.sent,
+        failed=o.failed, suppressed_no_consent=o.suppressed_no_consent,
+        suppressed_frequency_cap=o.suppressed_frequency_cap, conversions=s.conversions,
+        converted_members=s.converted_members, revenue_fen=s.revenue_fen, cost_fen=s.cost_fen, roi=s.roi,
+        conversion_rate=s.conversion_rate,
+    )
+
+
+class CampaignsServicer(campaigns_pb2_grpc.CampaignsServiceServicer):
+    """Reads of the audience store; segments; campaigns."""
+
+    def __init__(self, pool: asyncpg.Pool, segments: SegmentsApp | None = None,
+                 campaigns: CampaignsApp | None = None) -> None:
         self._pool = pool
         self._segments = segments or SegmentsApp(pool)
+        self._campaigns = campaigns
 
     async def GetAudienceMember(
         self, request: campaigns_pb2.GetAudienceMemberRequest, context: grpc.aio.ServicerContext
@@ -92,3 +125,49 @@ class CampaignsServicer(campaigns_pb2_grpc.CampaignsServiceServicer):
         page = await self._segments.list(request.brand_id, _scope(request), request.cursor, request.limit)
         return campaigns_pb2.ListSegmentsResponse(items=[_segment(s) for s in page.items],
                                                   next_cursor=page.next_cursor)
+
+    def _app(self) -> CampaignsApp:
+        if self._campaigns is None:  # pragma: no cover - bootstrap always wires it
+            raise RuntimeError("campaigns are not wired in this process")
+        return self._campaigns
+
+    async def CreateCampaign(
+        self, request: campaigns_pb2.CreateCampaignRequest, context: grpc.aio.ServicerContext
+    ) -> campaigns_pb2.Campaign:
+        """A draft campaign."""
+        c = request.content
+        draft = Draft(
+            name=request.name, segment_id=request.segment_id, channel=request.channel,
+            content=Content(text=c.text, subject=c.subject, template_id=c.template_id, params=dict(c.params),
+                            page=c.page),
+            send_at=request.send_at.ToDatetime(tzinfo=UTC) if request.HasField("send_at") else None,
+            attribution_days=request.attribution_days, cost_per_message_fen=request.cost_per_message_fen,
+        )
+        return _campaign(await self._app().create(request.brand_id, draft, _scope(request), request.created_by))
+
+    async def GetCampaign(
+        self, request: campaigns_pb2.GetCampaignRequest, context: grpc.aio.ServicerContext
+    ) -> campaigns_pb2.Campaign:
+        """One campaign."""
+        return _campaign(await self._app().get(request.brand_id, request.campaign_id, _scope(request)))
+
+    async def ListCampaigns(
+        self, request: campaigns_pb2.ListCampaignsRequest, context: grpc.aio.ServicerContext
+    ) -> campaigns_pb2.ListCampaignsResponse:
+        """The brand's campaigns, newest first."""
+        page = await self._app().list(request.brand_id, _scope(request), request.cursor, request.limit)
+        return campaigns_pb2.ListCampaignsResponse(items=[_campaign(c) for c in page.items],
+                                                   next_cursor=page.next_cursor)
+
+    async def ActivateCampaign(
+        self, request: campaigns_pb2.ActivateCampaignRequest, context: grpc.aio.ServicerContext
+    ) -> campaigns_pb2.Campaign:
+        """Freeze the audience and schedule the messages (idempotent)."""
+        return _campaign(await self._app().activate(request.brand_id, request.campaign_id, _scope(request),
+                                                    request.activated_by))
+
+    async def GetCampaignStats(
+        self, request: campaigns_pb2.GetCampaignStatsRequest, context: grpc.aio.ServicerContext
+    ) -> campaigns_pb2.CampaignStats:
+        """Delivery and attribution figures."""
+        return _stats(await self._app().stats(request.brand_id, request.campaign_id, _scope(request)))
