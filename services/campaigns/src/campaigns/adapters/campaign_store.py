@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 
+from campaigns.adapters import scoped
 from campaigns.domain.campaign import Content, Outcomes
 
 Conn = asyncpg.Pool | asyncpg.Connection
@@ -52,11 +53,6 @@ def _record(row: asyncpg.Record) -> CampaignRecord:
     )
 
 
-def _in_scope(scope: Sequence[str] | None, param: int) -> str:
-    # As for segments: a store-scoped caller sees campaigns created within its stores, never a brand-wide one.
-    return "TRUE" if scope is None else f"(cardinality(store_ids) > 0 AND store_ids <@ ${param}::text[])"
-
-
 async def insert_campaign(conn: Conn, c: CampaignRecord) -> CampaignRecord:
     """Store a new draft."""
     row = await conn.fetchrow(
@@ -75,29 +71,14 @@ async def insert_campaign(conn: Conn, c: CampaignRecord) -> CampaignRecord:
 async def get_campaign(conn: Conn, brand_id: str, campaign_id: str, scope: Sequence[str] | None, *,
                        lock: bool = False) -> CampaignRecord | None:
     """The campaign, or None outside the brand or the caller's stores; ``lock`` takes its row lock."""
-    row = await conn.fetchrow(
-        f"SELECT * FROM campaigns WHERE brand_id = $1 AND id = $2 AND {_in_scope(scope, 3)}"
-        + (" FOR UPDATE" if lock else ""),
-        brand_id, campaign_id, *([list(scope)] if scope is not None else []),
-    )
+    row = await scoped.get_row(conn, "campaigns", brand_id, campaign_id, scope, lock=lock)
     return _record(row) if row is not None else None
 
 
 async def list_campaigns(conn: Conn, brand_id: str, scope: Sequence[str] | None,
                          after: tuple[datetime, str] | None, limit: int) -> list[CampaignRecord]:
     """The brand's campaigns in scope, newest first, after the cursor position ``after``."""
-    params: list[Any] = [brand_id, limit, list(scope) if scope is not None else None]
-    cursor = "TRUE"
-    if after is not None:
-        params.extend(after)
-        cursor = "(created_at, id) < ($4, $5)"
-    scoped = _in_scope(scope, 3) if scope is not None else "$3::text[] IS NULL"
-    rows = await conn.fetch(
-        f"SELECT * FROM campaigns WHERE brand_id = $1 AND {scoped} AND {cursor}"
-        " ORDER BY created_at DESC, id DESC LIMIT $2",
-        *params,
-    )
-    return [_record(r) for r in rows]
+    return [_record(r) for r in await scoped.list_rows(conn, "campaigns", brand_id, scope, after, limit)]
 
 
 async def freeze_audience(conn: asyncpg.Connection, campaign_id: str, channel: str, selection: str,

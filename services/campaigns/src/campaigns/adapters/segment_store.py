@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 
+from campaigns.adapters import scoped
 from campaigns.adapters.segment_sql import SegmentSql
 from campaigns.domain.segments import Clock, Rule
 
@@ -96,33 +97,14 @@ async def insert_segment(conn: asyncpg.Pool | asyncpg.Connection, segment: Saved
     return _segment(row)
 
 
-def _in_scope(scope: Sequence[str] | None) -> str:
-    # A store-scoped caller sees the segments created within its stores (never a brand-wide one).
-    return "TRUE" if scope is None else "(cardinality(store_ids) > 0 AND store_ids <@ $3::text[])"
-
-
 async def get_segment(conn: asyncpg.Pool | asyncpg.Connection, brand_id: str, segment_id: str,
                       scope: Sequence[str] | None) -> SavedSegment | None:
     """The segment, or None outside the brand or the caller's scope."""
-    row = await conn.fetchrow(
-        f"SELECT * FROM segments WHERE brand_id = $1 AND id = $2 AND {_in_scope(scope)}",
-        brand_id, segment_id, *([list(scope)] if scope is not None else []),
-    )
+    row = await scoped.get_row(conn, "segments", brand_id, segment_id, scope)
     return _segment(row) if row is not None else None
 
 
 async def list_segments(conn: asyncpg.Pool | asyncpg.Connection, brand_id: str, scope: Sequence[str] | None,
                         after: tuple[datetime, str] | None, limit: int) -> list[SavedSegment]:
     """The brand's segments in scope, newest first, after the cursor position ``after``."""
-    params: list[Any] = [brand_id, limit, list(scope) if scope is not None else None]
-    cursor = "TRUE"
-    if after is not None:
-        params.extend(after)
-        cursor = "(created_at, id) < ($4, $5)"
-    scoped = _in_scope(scope) if scope is not None else "$3::text[] IS NULL"
-    rows = await conn.fetch(
-        f"SELECT * FROM segments WHERE brand_id = $1 AND {scoped} AND {cursor}"
-        " ORDER BY created_at DESC, id DESC LIMIT $2",
-        *params,
-    )
-    return [_segment(r) for r in rows]
+    return [_segment(r) for r in await scoped.list_rows(conn, "segments", brand_id, scope, after, limit)]
