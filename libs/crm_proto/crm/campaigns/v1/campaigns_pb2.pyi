@@ -293,3 +293,119 @@ class CampaignStats(_message.Message):
     roi: float
     conversion_rate: float
     def __init__(self, campaign_id: _Optional[str] = ..., status: _Optional[str] = ..., audience: _Optional[int] = ..., pending: _Optional[int] = ..., sent: _Optional[int] = ..., failed: _Optional[int] = ..., suppressed_no_consent: _Optional[int] = ..., suppressed_frequency_cap: _Optional[int] = ..., conversions: _Optional[int] = ..., converted_members: _Optional[int] = ..., revenue_fen: _Optional[int] = ..., cost_fen: _Optional[int] = ..., roi: _Optional[float] = ..., conversion_rate: _Optional[float] = ...) -> None: ...
+
+class CreateJourneyRequest(_message.Message):
+    __slots__ = ("brand_id", "name", "trigger", "days", "extra_rule_json", "channel", "content", "attribution_days", "cost_per_message_fen", "scope", "created_by")
+    BRAND_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_FIELD_NUMBER: _ClassVar[int]
+    DAYS_FIELD_NUMBER: _ClassVar[int]
+    EXTRA_RULE_JSON_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTION_DAYS_FIELD_NUMBER: _ClassVar[int]
+    COST_PER_MESSAGE_FEN_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    brand_id: str
+    name: str
+    trigger: str
+    days: int
+    extra_rule_json: str
+    channel: str
+    content: CampaignContent
+    attribution_days: int
+    cost_per_message_fen: int
+    scope: StoreScope
+    created_by: str
+    def __init__(self, brand_id: _Optional[str] = ..., name: _Optional[str] = ..., trigger: _Optional[str] = ..., days: _Optional[int] = ..., extra_rule_json: _Optional[str] = ..., channel: _Optional[str] = ..., content: _Optional[_Union[CampaignContent, _Mapping]] = ..., attribution_days: _Optional[int] = ..., cost_per_message_fen: _Optional[int] = ..., scope: _Optional[_Union[StoreScope, _Mapping]] = ..., created_by: _Optional[str] = ...) -> None: ...
+
+class Journey(_message.Message):
+    __slots__ = ("id", "brand_id", "name", "trigger", "days", "extra_rule_json", "segment_id", "channel", "content", "status", "attribution_days", "cost_per_message_fen", "store_ids", "created_by", "created_at", "next_run_at", "runs")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    BRAND_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_FIELD_NUMBER: _ClassVar[int]
+    DAYS_FIELD_NUMBER: _ClassVar[int]
+    EXTRA_RULE_JSON_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTION_DAYS_FIELD_NUMBER: _ClassVar[int]
+    COST_PER_MESSAGE_FEN_FIELD_NUMBER: _ClassVar[int]
+    STORE_IDS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    NEXT_RUN_AT_FIELD_NUMBER: _ClassVar[int]
+    RUNS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    brand_id: str
+    name: str
+    trigger: str
+    days: int
+    extra_rule_json: str
+    segment_id: str
+    channel: str
+    content: CampaignContent
+    status: str
+    attribution_days: int
+    cost_per_message_fen: int
+    store_ids: _containers.RepeatedScalarFieldContainer[str]
+    created_by: str
+    created_at: _timestamp_pb2.Timestamp
+    next_run_at: _timestamp_pb2.Timestamp
+    runs: int
+    def __init__(self, id: _Optional[str] = ..., brand_id: _Optional[str] = ..., name: _Optional[str] = ..., trigger: _Optional[str] = ..., days: _Optional[int] = ..., extra_rule_json: _Optional[str] = ..., segment_id: _Optional[str] = ..., channel: _Optional[str] = ..., content: _Optional[_Union[CampaignContent, _Mapping]] = ..., status: _Optional[str] = ..., attribution_days: _Optional[int] = ..., cost_per_message_fen: _Optional[int] = ..., store_ids: _Optional[_Iterable[str]] = ..., created_by: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., next_run_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., runs: _Optional[int] = ...) -> None: ...
+
+class GetJourneyRequest(_message.Message):
+    __slots__ = ("brand_id", "journey_id", "scope")
+    BRAND_ID_FIELD_NUMBER: _ClassVar[int]
+    JOURNEY_ID_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    brand_id: str
+    journey_id: str
+    scope: StoreScope
+    def __init__(self, brand_id: _Optional[str] = ..., journey_id: _Optional[str] = ..., scope: _Optional[_Union[StoreScope, _Mapping]] = ...) -> None: ...
+
+class ListJourneysRequest(_message.Message):
+    __slots__ = ("brand_id", "scope", "cursor", "limit")
+    BRAND_ID_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    brand_id: str
+    scope: StoreScope
+    cursor: str
+    limit: int
+    def __init__(self, brand_id: _Optional[str] = ..., scope: _Optional[_Union[StoreScope, _Mapping]] = ..., cursor: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ListJourneysResponse(_message.Message):
+    __slots__ = ("items", "next_cursor")
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[Journey]
+    next_cursor: str
+    def __init__(self, items: _Optional[_Iterable[_Union[Journey, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
+
+class SetJourneyStatusRequest(_message.Message):
+    __slots__ = ("brand_id", "journey_id", "status", "scope")
+    BRAND_ID_FIELD_NUMBER: _ClassVar[int]
+    JOURNEY_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    brand_id: str
+    journey_id: str
+    status: str
+    scope: StoreScope
+    def __init__(self, brand_id: _Optional[str] = ..., journey_id: _Optional[str] = ..., status: _Optional[str] = ..., scope: _Optional[_Union[StoreScope, _Mapping]] = ...) -> None: ...
+
+class GetJourneyStatsRequest(_message.Message):
+    __slots__ = ("brand_id", "journey_id", "scope")
+    BRAND_ID_FIELD_NUMBER: _ClassVar[int]
+    JOURNEY_ID_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    brand_id: str
+    journey_id: str
+    scope: StoreScope
+    def __init__(self, brand_id: _Optional[str] = ..., journey_id: _Optional[str] = ..., scope: _Optional[_Union[StoreScope, _Mapping]] = ...) -> None: ...

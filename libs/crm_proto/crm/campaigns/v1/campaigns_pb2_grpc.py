@@ -84,6 +84,31 @@ class CampaignsServiceStub:
                 request_serializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.GetCampaignStatsRequest.SerializeToString,
                 response_deserializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.CampaignStats.FromString,
                 _registered_method=True)
+        self.CreateJourney = channel.unary_unary(
+                '/crm.campaigns.v1.CampaignsService/CreateJourney',
+                request_serializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.CreateJourneyRequest.SerializeToString,
+                response_deserializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.Journey.FromString,
+                _registered_method=True)
+        self.GetJourney = channel.unary_unary(
+                '/crm.campaigns.v1.CampaignsService/GetJourney',
+                request_serializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.GetJourneyRequest.SerializeToString,
+                response_deserializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.Journey.FromString,
+                _registered_method=True)
+        self.ListJourneys = channel.unary_unary(
+                '/crm.campaigns.v1.CampaignsService/ListJourneys',
+                request_serializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.ListJourneysRequest.SerializeToString,
+                response_deserializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.ListJourneysResponse.FromString,
+                _registered_method=True)
+        self.SetJourneyStatus = channel.unary_unary(
+                '/crm.campaigns.v1.CampaignsService/SetJourneyStatus',
+                request_serializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.SetJourneyStatusRequest.SerializeToString,
+                response_deserializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.Journey.FromString,
+                _registered_method=True)
+        self.GetJourneyStats = channel.unary_unary(
+                '/crm.campaigns.v1.CampaignsService/GetJourneyStats',
+                request_serializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.GetJourneyStatsRequest.SerializeToString,
+                response_deserializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.CampaignStats.FromString,
+                _registered_method=True)
 
 
 class CampaignsServiceServicer:
@@ -164,6 +189,42 @@ class CampaignsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateJourney(self, request, context):
+        """An automated journey: every day at 10:00 brand time it messages the members its trigger selects that
+        day (birthday in N days, N days since the last purchase, the usual repurchase interval reached), within
+        an optional extra rule. Each day's run is a campaign of its own (same policy, attribution and stats); a
+        member is selected on one day per occasion, so nobody gets the same occasion twice.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetJourney(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListJourneys(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetJourneyStatus(self, request, context):
+        """Pause (no more runs) or resume (runs again from the next 10:00).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetJourneyStats(self, request, context):
+        """The journey's runs added up.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CampaignsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -215,6 +276,31 @@ def add_CampaignsServiceServicer_to_server(servicer, server):
             'GetCampaignStats': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCampaignStats,
                     request_deserializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.GetCampaignStatsRequest.FromString,
+                    response_serializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.CampaignStats.SerializeToString,
+            ),
+            'CreateJourney': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateJourney,
+                    request_deserializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.CreateJourneyRequest.FromString,
+                    response_serializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.Journey.SerializeToString,
+            ),
+            'GetJourney': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetJourney,
+                    request_deserializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.GetJourneyRequest.FromString,
+                    response_serializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.Journey.SerializeToString,
+            ),
+            'ListJourneys': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListJourneys,
+                    request_deserializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.ListJourneysRequest.FromString,
+                    response_serializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.ListJourneysResponse.SerializeToString,
+            ),
+            'SetJourneyStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetJourneyStatus,
+                    request_deserializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.SetJourneyStatusRequest.FromString,
+                    response_serializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.Journey.SerializeToString,
+            ),
+            'GetJourneyStats': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetJourneyStats,
+                    request_deserializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.GetJourneyStatsRequest.FromString,
                     response_serializer=crm_dot_campaigns_dot_v1_dot_campaigns__pb2.CampaignStats.SerializeToString,
             ),
     }
@@ -487,6 +573,141 @@ class CampaignsService:
             target,
             '/crm.campaigns.v1.CampaignsService/GetCampaignStats',
             crm_dot_campaigns_dot_v1_dot_campaigns__pb2.GetCampaignStatsRequest.SerializeToString,
+            crm_dot_campaigns_dot_v1_dot_campaigns__pb2.CampaignStats.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateJourney(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.campaigns.v1.CampaignsService/CreateJourney',
+            crm_dot_campaigns_dot_v1_dot_campaigns__pb2.CreateJourneyRequest.SerializeToString,
+            crm_dot_campaigns_dot_v1_dot_campaigns__pb2.Journey.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetJourney(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.campaigns.v1.CampaignsService/GetJourney',
+            crm_dot_campaigns_dot_v1_dot_campaigns__pb2.GetJourneyRequest.SerializeToString,
+            crm_dot_campaigns_dot_v1_dot_campaigns__pb2.Journey.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListJourneys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.campaigns.v1.CampaignsService/ListJourneys',
+            crm_dot_campaigns_dot_v1_dot_campaigns__pb2.ListJourneysRequest.SerializeToString,
+            crm_dot_campaigns_dot_v1_dot_campaigns__pb2.ListJourneysResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetJourneyStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.campaigns.v1.CampaignsService/SetJourneyStatus',
+            crm_dot_campaigns_dot_v1_dot_campaigns__pb2.SetJourneyStatusRequest.SerializeToString,
+            crm_dot_campaigns_dot_v1_dot_campaigns__pb2.Journey.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetJourneyStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.campaigns.v1.CampaignsService/GetJourneyStats',
+            crm_dot_campaigns_dot_v1_dot_campaigns__pb2.GetJourneyStatsRequest.SerializeToString,
             crm_dot_campaigns_dot_v1_dot_campaigns__pb2.CampaignStats.FromString,
             options,
             channel_credentials,
