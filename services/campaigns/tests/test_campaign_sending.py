@@ -8,130 +8,21 @@ provider's protocol to local servers); the members directory is a small fake of 
 
 from __future__ import annotations
 
-import asyncio
-import json
 import uuid
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
 import pytest
 
-from campaigns.adapters import consumers, repository
-from campaigns.adapters.channels import Delivery, Outcome, OutgoingMessage
-from campaigns.adapters.contacts import Contact
-from campaigns.app.campaigns import SEND_JOB, CampaignsApp
-from campaigns.app.segments import SegmentsApp
-from campaigns.bootstrap import CampaignsSettings, migrate
-from campaigns.domain.campaign import Content, Draft, FrequencyCap
+from campaigns.adapters import consumers
+from campaigns.adapters.channels import Outcome
+from campaigns.app.campaigns import SEND_JOB
+from campaigns.domain.campaign import Content
 from crm.loyalty.v1.events_pb2 import OrderRecorded, OrderRefunded
 from crm_common.errors import InvalidArgument, NotFound
 from crm_common.events import Event
-from crm_common.jobs import JobWorker, RunLater
-from crm_common.outbox import PgOutbox
+from crm_common.jobs import RunLater
 
-BRAND = "brand-c"
-NOON = datetime(2026, 11, 2, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai; in the past, so the jobs it schedules are due
-
-
-@dataclass
-class RecordingChannel:
-    """The sms channel: records what it is asked to send and answers what the test scripts."""
-
-    name: str = "sms"
-    sent: list[OutgoingMessage] = field(default_factory=list)
-    script: dict[str, list[Outcome]] = field(default_factory=dict)  # member id → outcomes, in order
-
-    delay: float = 0.0  # seconds a send takes (widens race windows)
-
-    async def send(self, message: OutgoingMessage) -> Delivery:
-        await asyncio.sleep(self.delay)
-        self.sent.append(message)
-        outcomes = self.script.get(message.recipient.member_id)
-        outcome = outcomes.pop(0) if outcomes else Outcome.SENT
-        return Delivery(outcome, provider_message_id=f"biz-{len(self.sent)}" if outcome is Outcome.SENT else "",
-                        detail="" if outcome is Outcome.SENT else f"provider said {outcome.value}")
-
-    async def close(self) -> None:
-        return None
-
-
-@dataclass
-class FakeContacts:
-    """Members as the directory knows them now (consents may differ from the audience store's)."""
-
-    consents: dict[str, dict[str, bool]] = field(default_factory=dict)
-    gone: set[str] = field(default_factory=set)
-    purposes: list[str] = field(default_factory=list)
-
-    async def contact(self, brand_id: str, member_id: str, purpose: str) -> Contact | None:
-        self.purposes.append(purpose)
-        if member_id in self.gone:
-            return None
-        return Contact(member_id, f"+86138{abs(hash(member_id)) % 10**8:08d}", None, None,
-                       self.consents.get(member_id, {"sms": True}))
-
-
-@dataclass
-class Rig:
-    pool: asyncpg.Pool
-    app: CampaignsApp
-    channel: RecordingChannel
-    contacts: FakeContacts
-    clock: list[datetime]
-
-    async def member(self, member_id: str, store: str = "s1", sms: bool = True,
-                     tags: tuple[str, ...] = ("vip",)) -> None:
-        async with self.pool.acquire() as conn:
-            await repository.upsert_profile(
-                conn, BRAND, member_id,
-                repository.Profile(store, None, "f", None, NOON - timedelta(days=30), {"sms": sms}),
-                NOON - timedelta(days=30), tags=list(tags), attributes={},
-            )
-
-    async def segment(self, rule: object, scope: list[str] | None = None) -> str:
-        return (await self.app.segments.create(BRAND, "vip", json.dumps(rule), scope, "staff-1")).id
-
-    async def campaign(self, segment_id: str, scope: list[str] | None = None, **changes: object) -> str:
-        draft = Draft(name="回店礼", segment_id=segment_id, channel="sms",
-                      content=Content(template_id="SMS_1", params={"gift": "咖啡"}), send_at=None,
-                      attribution_days=7, cost_per_message_fen=0)
-        return (await self.app.create(BRAND, replace(draft, **changes), scope, "staff-1")).id  # type: ignore[arg-type]
-
-    async def drain(self, workers: int = 1) -> None:
-        """Run every due send job."""
-        # With several workers each claims one job at a time, so they really do run side by side.
-        size = 20 if workers == 1 else 1
-        pool_workers = [JobWorker(self.pool, {SEND_JOB: self.app.send}, batch_size=size) for _ in range(workers)]
-
-        async def run(worker: JobWorker) -> None:
-            while await worker.run_once():
-                pass
-
-        await asyncio.gather(*(run(w) for w in pool_workers))
-
-    async def statuses(self, campaign_id: str) -> dict[str, str]:
-        rows = await self.pool.fetch("SELECT member_id, status FROM campaign_recipients WHERE campaign_id = $1",
-                                     campaign_id)
-        return {r["member_id"]: r["status"] for r in rows}
-
-
-@pytest.fixture
-async def rig(pg_dsn_factory: Callable[[str], str], nats_url: str,
-              request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
-    dsn = pg_dsn_factory(f"campaigns_send_{request.node.name}"[:60])
-    await migrate(CampaignsSettings(pg_dsn=dsn, nats_url=nats_url, env="test"))
-    clock = [NOON]
-    async with asyncpg.create_pool(dsn, min_size=1, max_size=6) as pool:
-        channel, contacts = RecordingChannel(), FakeContacts()
-        segments = SegmentsApp(pool, now=lambda: clock[0])
-        app = CampaignsApp(pool, PgOutbox(pool, source="campaigns"), segments, {"sms": channel},
-                           contacts, frequency_cap=FrequencyCap(2, 7), now=lambda: clock[0])  # type: ignore[arg-type]
-        yield Rig(pool, app, channel, contacts, clock)
-
-
-VIP = {"field": "tags", "op": "contains", "value": "vip"}
+from .conftest import BRAND, NOON, VIP, Rig
 
 
 async def test_activation_freezes_the_audience_once_and_every_consenting_member_gets_one_message(rig: Rig) -> None:
@@ -156,7 +47,7 @@ async def test_activation_freezes_the_audience_once_and_every_consenting_member_
     assert rig.channel.sent[0].content.params == {"gift": "咖啡"} and rig.channel.sent[0].recipient.phone
     assert set(rig.contacts.purposes) == {f"campaign {campaign_id}"}
     stats = await rig.app.stats(BRAND, campaign_id, None)
-    assert (stats.campaign.status, stats.outcomes.sent, stats.outcomes.suppressed_no_consent,
+    assert (stats.status, stats.outcomes.sent, stats.outcomes.suppressed_no_consent,
             stats.outcomes.pending, stats.cost_fen) == ("completed", 4, 1, 0, 4 * 5)
     events = await rig.pool.fetch("SELECT event_type FROM outbox ORDER BY event_id")
     assert [e["event_type"] for e in events] == ["crm.campaigns.v1.CampaignActivated"] + [
@@ -225,7 +116,7 @@ async def test_transient_failures_are_retried_then_given_up_and_rejections_fail_
     assert (rows["bad-number"]["status"], rows["bad-number"]["attempts"]) == ("failed", 1)
     assert rows["down"]["detail"] == "provider said retry"
     assert [m.recipient.member_id for m in rig.channel.sent].count("down") == 5
-    assert (await rig.app.stats(BRAND, campaign_id, None)).campaign.status == "completed"
+    assert (await rig.app.stats(BRAND, campaign_id, None)).status == "completed"
 
 
 def _event(msg: object, at: datetime) -> Event:

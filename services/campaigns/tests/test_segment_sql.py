@@ -40,6 +40,7 @@ def _member(rng: random.Random, i: int) -> MemberFacts:
         birthday=maybe(rng.choice([date(2000, 2, 29), date(1990, 3, 1), date(1985, 2, 28),
                                    date(1999, 12, 31), date(1970, 1, 1) + timedelta(days=rng.randint(0, 20000))])),
         registered_at=NOW - timedelta(hours=rng.randint(0, 24 * 800)),
+        first_purchase_at=NOW - timedelta(hours=rng.randint(24 * 400, 24 * 900)) if bought else None,
         last_purchase_at=NOW - timedelta(hours=rng.randint(0, 24 * 400)) if bought else None,
         order_count=rng.randint(1, 20) if bought else 0,
         total_spend_fen=rng.randint(0, 200_000) if bought else 0,
@@ -81,6 +82,8 @@ def _leaf(rng: random.Random) -> dict[str, Any]:
                 "value": rng.sample(choices, 3) if "in" in op else rng.choice(choices)}
     op = rng.choice(["=", "!=", ">", ">=", "<", "<=", "in", "not_in"])
     numbers = [0, 1, 2, 5, 30, 89, 90, 365, 1000, 5000.5, 100_000]
+    if field == "repurchase_due_in_days":
+        numbers = [-30, -1, 0, 1, 2, 7, 30]
     return {"field": field, "op": op, "value": rng.sample(numbers, 3) if "in" in op else rng.choice(numbers)}
 
 
@@ -110,12 +113,12 @@ async def _insert(pool: asyncpg.Pool, members: dict[str, MemberFacts]) -> None:
         """
         INSERT INTO audience_members (brand_id, member_id, store_id, guide_id, tier, gender, tags, birthday,
             registered_at, profile_as_of, last_purchase_at, order_count, total_spend_fen, points_balance,
-            consents, attributes)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14::jsonb, $15::jsonb)
+            consents, attributes, first_purchase_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14::jsonb, $15::jsonb, $16)
         """,
         [(BRAND, mid, m.store_id, m.guide_id, m.tier, m.gender, list(m.tags), m.birthday, m.registered_at,
           m.last_purchase_at, m.order_count, m.total_spend_fen, m.points_balance, json.dumps(m.consents),
-          json.dumps(m.attributes)) for mid, m in members.items()],
+          json.dumps(m.attributes), m.first_purchase_at) for mid, m in members.items()],
     )
     await pool.executemany(
         "INSERT INTO audience_daily_spend (brand_id, member_id, day, spend_fen) VALUES ($1, $2, $3, $4)",

@@ -13,6 +13,7 @@ from campaigns.adapters.channels import ChannelConfig, build_channels
 from campaigns.adapters.contacts import MemberContacts
 from campaigns.adapters.grpc_api import CampaignsServicer
 from campaigns.app.campaigns import SEND_JOB, CampaignsApp
+from campaigns.app.journeys import RUN_JOB, JourneysApp
 from campaigns.app.segments import SegmentsApp
 from campaigns.domain.campaign import FrequencyCap, QuietHours
 from crm.campaigns.v1 import campaigns_pb2, campaigns_pb2_grpc
@@ -60,7 +61,6 @@ class CampaignsSettings(PostgresSettings):
     credentials are set (``CRM_SMS_ACCESS_KEY_ID``…, ``CRM_WECHAT_APP_ID``…, ``CRM_SMTP_HOST``…)."""
 
     service_name: str = SERVICE
-    grpc_port: int = 50053
     sms_endpoint: str = "https://dysmsapi.aliyuncs.com"
     sms_access_key_id: str = ""
     sms_access_key_secret: str = ""
@@ -114,7 +114,8 @@ async def build(settings: CampaignsSettings) -> Service:
         quiet_hours=QuietHours(settings.quiet_hours_start, settings.quiet_hours_end),
         frequency_cap=FrequencyCap(settings.frequency_cap_messages, settings.frequency_cap_days),
     )
-    worker = JobWorker(pool, {SEND_JOB: campaigns.send}, batch_size=settings.send_batch_size,
+    journeys = JourneysApp(pool, campaigns)
+    worker = JobWorker(pool, {SEND_JOB: campaigns.send, RUN_JOB: journeys.run}, batch_size=settings.send_batch_size,
                        poll_interval=settings.send_poll_seconds)
     running: list[EventConsumer] = []
     buses: list[EventBus] = []
@@ -144,7 +145,7 @@ async def build(settings: CampaignsSettings) -> Service:
             await channel.close()
         await close_all(members_channel)
 
-    servicer = CampaignsServicer(pool, segments, campaigns)
+    servicer = CampaignsServicer(pool, segments, campaigns, journeys)
     full_name = campaigns_pb2.DESCRIPTOR.services_by_name["CampaignsService"].full_name
     return Service(
         name=settings.service_name,

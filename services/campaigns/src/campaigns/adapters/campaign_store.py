@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
@@ -35,9 +35,11 @@ class CampaignRecord:
     created_at: datetime
     activated_at: datetime | None
     audience: int
+    journey_id: str | None = None  # set on a journey's daily run
+    run_date: date | None = None
 
 
-def _content_json(content: Content) -> str:
+def content_json(content: Content) -> str:
     return json.dumps({"text": content.text, "subject": content.subject, "template_id": content.template_id,
                        "params": dict(content.params), "page": content.page}, ensure_ascii=False)
 
@@ -49,20 +51,28 @@ def _record(row: asyncpg.Record) -> CampaignRecord:
         channel=row["channel"], content=Content(**content), status=row["status"], send_at=row["send_at"],
         attribution_days=row["attribution_days"], cost_per_message_fen=row["cost_per_message_fen"],
         store_ids=tuple(row["store_ids"]), created_by=row["created_by"], created_at=row["created_at"],
-        activated_at=row["activated_at"], audience=row["audience"],
+        activated_at=row["activated_at"], audience=row["audience"], journey_id=row["journey_id"],
+        run_date=row["run_date"],
     )
 
 
 async def insert_campaign(conn: Conn, c: CampaignRecord) -> CampaignRecord:
-    """Store a new draft."""
+    """Store a new draft; a journey's run of a day that already has one answers the existing run."""
     row = await conn.fetchrow(
         """
-        INSERT INTO campaigns (id, brand_id, name, segment_id, channel, content, send_at, attribution_days,
-                               cost_per_message_fen, store_ids, created_by, created_at)
-        VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12) RETURNING *
+        WITH ins AS (
+            INSERT INTO campaigns (id, brand_id, name, segment_id, channel, content, send_at, attribution_days,
+                                   cost_per_message_fen, store_ids, created_by, created_at, journey_id, run_date)
+            VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12, $13, $14)
+            ON CONFLICT (journey_id, run_date) WHERE journey_id IS NOT NULL DO NOTHING
+            RETURNING *)
+        SELECT * FROM ins
+        UNION ALL
+        SELECT * FROM campaigns WHERE journey_id = $13 AND run_date = $14 AND NOT EXISTS (SELECT 1 FROM ins)
         """,
-        c.id, c.brand_id, c.name, c.segment_id, c.channel, _content_json(c.content), c.send_at,
+        c.id, c.brand_id, c.name, c.segment_id, c.channel, content_json(c.content), c.send_at,
         c.attribution_days, c.cost_per_message_fen, list(c.store_ids), c.created_by, c.created_at,
+        c.journey_id, c.run_date,
     )
     assert row is not None
     return _record(row)
@@ -201,11 +211,11 @@ async def refund_conversion(conn: asyncpg.Connection, brand_id: str, order_id: s
     )
 
 
-async def outcomes(conn: Conn, campaign_id: str, audience: int) -> Outcomes:
-    """The campaign's delivery counts."""
+async def outcomes(conn: Conn, campaign_ids: Sequence[str], audience: int) -> Outcomes:
+    """The delivery counts of campaigns (one, or a journey's runs)."""
     rows = await conn.fetch(
-        "SELECT status, count(*) AS n FROM campaign_recipients WHERE campaign_id = $1 GROUP BY status",
-        campaign_id,
+        "SELECT status, count(*) AS n FROM campaign_recipients WHERE campaign_id = ANY($1::text[]) GROUP BY status",
+        list(campaign_ids),
     )
     counts = {r["status"]: r["n"] for r in rows}
     return Outcomes(audience=audience, pending=counts.get("pending", 0), sent=counts.get("sent", 0),
@@ -214,12 +224,19 @@ async def outcomes(conn: Conn, campaign_id: str, audience: int) -> Outcomes:
                     suppressed_frequency_cap=counts.get("suppressed_frequency_cap", 0))
 
 
-async def conversions(conn: Conn, campaign_id: str) -> tuple[int, int, int]:
-    """(attributed orders, distinct converted members, revenue in fen) of the campaign."""
+async def conversions(conn: Conn, campaign_ids: Sequence[str]) -> tuple[int, int, int]:
+    """(attributed orders, distinct converted members, revenue in fen) of campaigns."""
     row = await conn.fetchrow(
         "SELECT count(*) AS orders, count(DISTINCT member_id) AS members,"
-        " coalesce(sum(revenue_fen), 0)::bigint AS revenue FROM campaign_conversions WHERE campaign_id = $1",
-        campaign_id,
+        " coalesce(sum(revenue_fen), 0)::bigint AS revenue FROM campaign_conversions"
+        " WHERE campaign_id = ANY($1::text[])",
+        list(campaign_ids),
     )
     assert row is not None
     return row["orders"], row["members"], row["revenue"]
+
+
+async def journey_runs(conn: Conn, journey_id: str) -> list[CampaignRecord]:
+    """A journey's daily runs, newest first."""
+    rows = await conn.fetch("SELECT * FROM campaigns WHERE journey_id = $1 ORDER BY run_date DESC", journey_id)
+    return [_record(r) for r in rows]

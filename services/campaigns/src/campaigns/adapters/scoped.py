@@ -1,4 +1,4 @@
-"""Reads of a brand's saved things (segments, campaigns) as a store-scoped caller may see them.
+"""Reads of a brand's saved things (segments, campaigns, journeys) as a store-scoped caller may see them.
 
 A store-scoped caller (store manager) sees only what was created within its stores, never a brand-wide row;
 a caller without a scope sees the whole brand. Tables are named by code, never by a request.
@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import asyncpg
 
-Table = Literal["segments", "campaigns"]
+Table = Literal["segments", "campaigns", "journeys"]
 Conn = asyncpg.Pool | asyncpg.Connection
 
 

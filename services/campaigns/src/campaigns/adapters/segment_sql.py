@@ -76,6 +76,13 @@ class SegmentSql:
             return self._local_date("m.registered_at")
         if name == "days_since_last_purchase":
             return self._local_date("m.last_purchase_at")
+        if name == "repurchase_due_in_days":
+            self._local_date("m.last_purchase_at")  # binds today and the timezone
+            last = f"(m.last_purchase_at AT TIME ZONE {self._tz})::date"
+            first = f"(m.first_purchase_at AT TIME ZONE {self._tz})::date"
+            usual = f"round(({last} - {first})::numeric / (m.order_count - 1))"
+            return (f"(CASE WHEN m.order_count >= 2 AND {usual} >= 1"
+                    f" THEN {usual} - ({self._today_param()} - {last}) END)")
         if name == "spend_90d_fen":
             return ("(SELECT coalesce(sum(s.spend_fen), 0) FROM audience_daily_spend s"
                     " WHERE s.brand_id = m.brand_id AND s.member_id = m.member_id"

@@ -40,9 +40,9 @@ SEND_JOB = "campaign.send"
 
 @dataclass(frozen=True)
 class Stats:
-    """A campaign's delivery and attribution figures."""
+    """The delivery and attribution figures of a campaign (or of a journey's runs)."""
 
-    campaign: CampaignRecord
+    status: str
     outcomes: Outcomes
     conversions: int
     converted_members: int
@@ -50,6 +50,18 @@ class Stats:
     cost_fen: int
     roi: float
     conversion_rate: float
+
+
+async def stats_of(pool: asyncpg.Pool, status: str, campaigns: Sequence[CampaignRecord],
+                   cost_per_message_fen: int) -> Stats:
+    """Delivery counts and attributed orders of ``campaigns`` added up."""
+    ids = [c.id for c in campaigns]
+    outcomes = await campaign_store.outcomes(pool, ids, sum(c.audience for c in campaigns))
+    orders, members, revenue = await campaign_store.conversions(pool, ids)
+    cost = outcomes.sent * cost_per_message_fen
+    return Stats(status=status, outcomes=outcomes, conversions=orders, converted_members=members,
+                 revenue_fen=revenue, cost_fen=cost, roi=roi(revenue, cost),
+                 conversion_rate=members / outcomes.sent if outcomes.sent else 0.0)
 
 
 def _not_found() -> NotFound:
@@ -150,12 +162,7 @@ class CampaignsApp:
     async def stats(self, brand_id: str, campaign_id: str, scope: Sequence[str] | None) -> Stats:
         """Delivery counts and the orders attributed to the campaign."""
         campaign = await self.get(brand_id, campaign_id, scope)
-        outcomes = await campaign_store.outcomes(self.pool, campaign_id, campaign.audience)
-        orders, members, revenue = await campaign_store.conversions(self.pool, campaign_id)
-        cost = outcomes.sent * campaign.cost_per_message_fen
-        return Stats(campaign=campaign, outcomes=outcomes, conversions=orders, converted_members=members,
-                     revenue_fen=revenue, cost_fen=cost, roi=roi(revenue, cost),
-                     conversion_rate=members / outcomes.sent if outcomes.sent else 0.0)
+        return await stats_of(self.pool, campaign.status, [campaign], campaign.cost_per_message_fen)
 
     async def send(self, conn: asyncpg.Connection, payload: dict[str, Any]) -> RunLater | None:
         """The job of one message: policy checks at send time, then the provider. Runs in the job's

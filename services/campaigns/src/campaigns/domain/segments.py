@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -46,6 +46,7 @@ FIELDS: dict[str, Kind] = {
     "birthday_in_days": "number",
     "registered_days_ago": "number",
     "days_since_last_purchase": "number",
+    "repurchase_due_in_days": "number",
     "order_count": "number",
     "total_spend_fen": "number",
     "spend_90d_fen": "number",
@@ -268,6 +269,7 @@ class MemberFacts:
     tags: tuple[str, ...] = ()
     birthday: date | None = None
     registered_at: datetime | None = None
+    first_purchase_at: datetime | None = None
     last_purchase_at: datetime | None = None
     order_count: int = 0
     total_spend_fen: int = 0
@@ -307,6 +309,12 @@ def days_until_birthday(birthday: date, today: date) -> int:
     return (birthday_in_year(birthday, today.year + 1) - today).days
 
 
+def usual_interval_days(span_days: int, order_count: int) -> int:
+    """A member's usual days between purchases: the span from first to last over the gaps, rounded half up
+    (as PostgreSQL rounds numeric)."""
+    return int((Decimal(span_days) / (order_count - 1)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
 def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
     """Great-circle (haversine) distance between two WGS-84 points, in kilometres."""
     lat1, lng1, lat2, lng2 = map(math.radians, (*a, *b))
@@ -335,6 +343,13 @@ def _fact(name: str, m: MemberFacts, clock: Clock) -> Any:
             return (clock.today - m.registered_at.astimezone(local).date()).days if m.registered_at else None
         case "days_since_last_purchase":
             return (clock.today - m.last_purchase_at.astimezone(local).date()).days if m.last_purchase_at else None
+        case "repurchase_due_in_days":
+            if m.order_count < 2 or m.first_purchase_at is None or m.last_purchase_at is None:
+                return None
+            first = m.first_purchase_at.astimezone(local).date()
+            last = m.last_purchase_at.astimezone(local).date()
+            usual = usual_interval_days((last - first).days, m.order_count)
+            return usual - (clock.today - last).days if usual >= 1 else None
         case "spend_90d_fen":
             return sum(v for d, v in m.daily_spend.items() if (clock.today - d).days < SPEND_WINDOW_DAYS)
     if name.startswith("consent."):
