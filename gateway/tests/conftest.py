@@ -406,6 +406,7 @@ def _selects(rule: dict[str, Any], facts: dict[str, Any]) -> bool:
 
 
 _CHANNEL_COST_FEN = {"sms": 5, "wechat": 0, "email": 0}  # the service's default price per message
+NEXT_RUN = Timestamp(seconds=1_800_000_000)  # a journey's next run, as the fake answers it: 2027-01-15T08:00:00Z
 
 
 class FakeCampaigns(campaigns_pb2_grpc.CampaignsServiceServicer):
@@ -416,7 +417,12 @@ class FakeCampaigns(campaigns_pb2_grpc.CampaignsServiceServicer):
     refuses channels like it (push is not available; one not in ``channels`` is not configured), honours the store
     scope, and remembers every request so tests can see what the gateway sent. Activation freezes the segment's
     members within the campaign's stores, once; stats count ``outcomes[campaign_id]`` (set by a test: sent,
-    failed, suppressed_*, conversions, converted_members, revenue_fen) and the rest of the audience as pending."""
+    failed, suppressed_*, conversions, converted_members, revenue_fen) and the rest of the audience as pending.
+
+    Journeys are kept as created (active, next run at ``NEXT_RUN``, no runs); their extra rule is checked like a
+    segment's, its problems named from ``journey_rule_place`` (``rule``, as the service names a segment's); pausing
+    clears ``next_run_at``, resuming sets it again; stats count ``outcomes[journey_id]`` over
+    ``journey_audience[journey_id]`` (set by a test), with no ``campaign_id`` (the runs are no one campaign)."""
 
     def __init__(self) -> None:
         # (member id, the facts a rule can test) per brand, in the order a selection lists them.
@@ -432,16 +438,24 @@ class FakeCampaigns(campaigns_pb2_grpc.CampaignsServiceServicer):
         self.activated_by: dict[str, str] = {}
         self.outcomes: dict[str, dict[str, int]] = {}
         self.requests: list[Any] = []  # every request, in order
+        self.journeys: dict[str, campaigns_pb2.Journey] = {}
+        self.journey_audience: dict[str, int] = {}
+        self.journey_rule_place = "rule"
 
-    def _select(self, brand_id: str, rule_json: str, scope: campaigns_pb2.StoreScope | None) -> list[str]:
+    @staticmethod
+    def _rule(rule_json: str, field: str = "rule_json", place: str = "rule") -> Any:
         try:
             rule = json.loads(rule_json)
         except ValueError:
-            raise InvalidArgument("rule_json is not JSON", field="rule_json") from None
-        problems = _rule_problems(rule)
+            raise InvalidArgument(f"{field} is not JSON", field=field) from None
+        problems = _rule_problems(rule, place)
         if problems:
             raise InvalidArgument(f"the segment rule is invalid: {problems[0]['message']}", reason="INVALID_RULE",
                                   field=problems[0]["field"], details={"field_errors": problems})
+        return rule
+
+    def _select(self, brand_id: str, rule_json: str, scope: campaigns_pb2.StoreScope | None) -> list[str]:
+        rule = self._rule(rule_json)
         return [member_id for member_id, facts in self.audience.get(brand_id, [])
                 if (scope is None or facts["store_id"] in scope.store_ids) and _selects(rule, facts)]
 
@@ -496,13 +510,16 @@ class FakeCampaigns(campaigns_pb2_grpc.CampaignsServiceServicer):
             raise NotFound("campaign not found", reason="CAMPAIGN_NOT_FOUND", field="campaign_id")
         return campaign
 
+    def _check_channel(self, channel: str) -> None:
+        if channel == "push":
+            raise InvalidArgument("the push channel is not available yet", reason="INVALID_CAMPAIGN", field="channel")
+        if channel not in self.channels:
+            raise InvalidArgument(f"the {channel} channel is not configured in this deployment",
+                                  reason="INVALID_CAMPAIGN", field="channel")
+
     async def CreateCampaign(self, request, context):
         self.requests.append(request)
-        if request.channel == "push":
-            raise InvalidArgument("the push channel is not available yet", reason="INVALID_CAMPAIGN", field="channel")
-        if request.channel not in self.channels:
-            raise InvalidArgument(f"the {request.channel} channel is not configured in this deployment",
-                                  reason="INVALID_CAMPAIGN", field="channel")
+        self._check_channel(request.channel)
         segment = self.segments.get(request.segment_id)
         if segment is None or not self._visible(segment, request):
             raise NotFound("segment not found", reason="SEGMENT_NOT_FOUND", field="segment_id")
@@ -543,16 +560,72 @@ class FakeCampaigns(campaigns_pb2_grpc.CampaignsServiceServicer):
     async def GetCampaignStats(self, request, context):
         self.requests.append(request)
         campaign = self._campaign(request)
+        return self._stats(campaign, campaign.audience)
+
+    def _stats(self, record: Any, audience: int) -> campaigns_pb2.CampaignStats:
+        """A campaign's or a journey's stats: ``outcomes[record.id]``, the rest of ``audience`` pending."""
         counts = {"sent": 0, "failed": 0, "suppressed_no_consent": 0, "suppressed_frequency_cap": 0,
-                  "conversions": 0, "converted_members": 0, "revenue_fen": 0, **self.outcomes.get(campaign.id, {})}
+                  "conversions": 0, "converted_members": 0, "revenue_fen": 0, **self.outcomes.get(record.id, {})}
         settled = sum(counts[k] for k in ("sent", "failed", "suppressed_no_consent", "suppressed_frequency_cap"))
-        cost = counts["sent"] * campaign.cost_per_message_fen
+        cost = counts["sent"] * record.cost_per_message_fen
         return campaigns_pb2.CampaignStats(
-            campaign_id=campaign.id, status=campaign.status, audience=campaign.audience,
-            pending=campaign.audience - settled, cost_fen=cost,
+            campaign_id=record.id, status=record.status, audience=audience, pending=audience - settled, cost_fen=cost,
             roi=(counts["revenue_fen"] - cost) / cost if cost else 0.0,
             conversion_rate=counts["converted_members"] / counts["sent"] if counts["sent"] else 0.0, **counts,
         )
+
+    # --- journeys ---
+
+    def _journey(self, request: Any) -> campaigns_pb2.Journey:
+        journey = self.journeys.get(request.journey_id)
+        if journey is None or not self._visible(journey, request):
+            raise NotFound("journey not found", reason="JOURNEY_NOT_FOUND", field="journey_id")
+        return journey
+
+    async def CreateJourney(self, request, context):
+        self.requests.append(request)
+        extra_rule = (self._rule(request.extra_rule_json, "extra_rule_json", self.journey_rule_place)
+                      if request.extra_rule_json else None)
+        self._check_channel(request.channel)
+        scope = self._scope(request)
+        journey = campaigns_pb2.Journey(
+            id=_new_id("jny"), brand_id=request.brand_id, name=request.name, trigger=request.trigger,
+            days=request.days, segment_id=_new_id("seg"), channel=request.channel, content=request.content,
+            extra_rule_json=json.dumps(extra_rule, sort_keys=True, separators=(",", ":")) if extra_rule else "",
+            status="active", attribution_days=request.attribution_days or 7,
+            cost_per_message_fen=request.cost_per_message_fen or _CHANNEL_COST_FEN[request.channel],
+            store_ids=scope.store_ids if scope is not None else [], created_by=request.created_by, created_at=_now(),
+            next_run_at=NEXT_RUN,
+        )
+        self.journeys[journey.id] = journey
+        return journey
+
+    async def GetJourney(self, request, context):
+        self.requests.append(request)
+        return self._journey(request)
+
+    async def ListJourneys(self, request, context):
+        self.requests.append(request)
+        return campaigns_pb2.ListJourneysResponse(**self._page(self.journeys.values(), request))
+
+    async def SetJourneyStatus(self, request, context):
+        self.requests.append(request)
+        journey = self._journey(request)
+        if request.status not in ("active", "paused"):
+            raise InvalidArgument("status must be active or paused", field="status")
+        journey.status = request.status
+        if request.status == "paused":
+            journey.ClearField("next_run_at")
+        else:
+            journey.next_run_at.CopyFrom(NEXT_RUN)
+        return journey
+
+    async def GetJourneyStats(self, request, context):
+        self.requests.append(request)
+        journey = self._journey(request)
+        stats = self._stats(journey, self.journey_audience.get(journey.id, 0))
+        stats.campaign_id = ""  # the runs added up are no one campaign
+        return stats
 
 
 class Backends:

@@ -20,7 +20,7 @@ from gateway.settings import GatewaySettings
 STAFF_SCHEME, MEMBER_SCHEME = "HTTPBearer", "MemberBearer"
 IDS = {"brand_id": "brand-a", "store_id": "store-a1", "member_id": "m-a1", "lead_id": "LEAD"}
 SCOPED_PARAMS = {"brand_id", "store_id", "member_id", "order_id", "external_id", "lead_id", "code",
-                 "coupon_code", "template_id", "id", "import_id", "campaign_id", "segment_id"}
+                 "coupon_code", "template_id", "id", "import_id", "campaign_id", "segment_id", "journey_id"}
 
 
 def _operations() -> list[tuple[str, str, set[str]]]:

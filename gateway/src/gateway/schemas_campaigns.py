@@ -187,6 +187,17 @@ class CampaignContentIn(RequestBody):
                                              page=self.page or "")
 
 
+AttributionDays = Annotated[int, Field(strict=True, ge=1, le=90)]
+CostPerMessageFen = Annotated[int, Field(strict=True, ge=0, le=MAX_COST_PER_MESSAGE_FEN)]
+
+
+def content_problems(channel: str, content: CampaignContentIn) -> list[tuple[str, str]]:
+    """The parts of `content` that `channel` needs and the body lacks, as ``(field, message)``: for checks a
+    model cannot express on its own (the content depends on the channel), raised with ``errors.invalid``."""
+    return [(f"content.{part}", f"required for {channel}")
+            for part in _CONTENT_REQUIRED.get(channel, ()) if not getattr(content, part)]
+
+
 class CampaignCreate(RequestBody):
     """A campaign in draft: one message on one channel to a saved segment's members, sent on activation (or at
     `send_at`). A store manager's campaign reaches members of their stores only."""
@@ -202,15 +213,14 @@ class CampaignCreate(RequestBody):
     send_at: Annotated[AwareDatetime, AfterValidator(_schedulable)] | None = Field(
         default=None, description="When to send (RFC 3339 with an offset), at most 90 days ahead; absent: on "
         "activation")
-    attribution_days: Annotated[int, Field(strict=True, ge=1, le=90)] = Field(
+    attribution_days: AttributionDays = Field(
         default=7, description="Orders of messaged members within this many days count as conversions")
-    cost_per_message_fen: Annotated[int, Field(strict=True, ge=0, le=MAX_COST_PER_MESSAGE_FEN)] | None = Field(
+    cost_per_message_fen: CostPerMessageFen | None = Field(
         default=None, description="For the ROI; absent or 0: the channel's default price")
 
     def content_problems(self) -> list[tuple[str, str]]:
         """The parts of `content` the channel needs and the body lacks, as ``(field, message)``."""
-        return [(f"content.{part}", f"required for {self.channel}")
-                for part in _CONTENT_REQUIRED.get(self.channel, ()) if not getattr(self.content, part)]
+        return content_problems(self.channel, self.content)
 
     def to_proto(self, brand_id: str, scope: campaigns_pb2.StoreScope | None,
                  created_by: str) -> campaigns_pb2.CreateCampaignRequest:

@@ -9,6 +9,12 @@ a campaign reaches members of the creator's stores only, and store managers see 
 
 The gateway checks a campaign's shape (lengths, the content its channel needs, `send_at` within 90 days); the
 service checks what only it knows (which channels this deployment sends on, whether the segment exists).
+
+Journeys are campaigns that run by themselves: every day the service selects the members a trigger names
+(birthday, dormant, repurchase) within an optional extra rule, and each day's run is a campaign. The gateway
+checks them as it checks campaigns (plus `days` for the trigger); the service checks the extra rule, whose
+problems it names `rule…` as for segments and the gateway renames `extra_rule…`. Same permissions and store
+scope as campaigns.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from gateway.schemas_campaigns import (
     SegmentPreviewOut,
     rule_json,
 )
+from gateway.schemas_journeys import JourneyCreate, JourneyOut, JourneyStatusIn
 
 router = APIRouter(prefix="/v1/brands/{brand_id}", tags=["campaigns"])
 
@@ -156,3 +163,71 @@ async def get_campaign_stats(brand_id: str, campaign_id: str, clients: ClientsDe
         brand_id=brand_id, campaign_id=campaign_id, scope=_scope(caller),
     )), not_found_as="campaign")
     return CampaignStatsOut.of(stats)
+
+
+# --- journeys -----------------------------------------------------------------------------------------------
+
+# The service may name the extra rule's places as a segment's (`rule.all[0].op`), by its proto field or by its
+# JSON name (`extra_rule.all[0].op`, unchanged); all of them answer as the body names it.
+_JOURNEY_FIELDS = {"rule": "extra_rule", "extra_rule_json": "extra_rule"}
+
+
+def _own_journey(journey: campaigns_pb2.Journey, brand_id: str) -> JourneyOut:
+    if journey.brand_id and journey.brand_id != brand_id:
+        raise not_found("journey")  # defence in depth: a service bug must not cross brands
+    return JourneyOut.of(journey)
+
+
+@router.post("/journeys", status_code=201, response_model=JourneyOut, responses=problem_responses(401, 403, 404, 422))
+async def create_journey(brand_id: str, body: JourneyCreate, clients: ClientsDep, caller: CampaignWriter) -> JourneyOut:
+    """A journey, answered with its `status` and `next_run_at`: every day at 10:00 (brand time) the members the
+    trigger selects that day (and `extra_rule`) get the message, once per occasion. `days` must suit the
+    trigger; a bad `extra_rule` is a 422 listing every problem (`extra_rule.all[1].op`); a channel this
+    deployment does not send on, a 422 naming `channel`. A store manager's journey reaches members of their
+    stores only."""
+    problems = body.problems()
+    if problems:
+        raise invalid(*problems)
+    journey = await rpc(clients.campaigns.CreateJourney(
+        body.to_proto(brand_id, scope=_scope(caller), created_by=caller.staff_id)), field_aliases=_JOURNEY_FIELDS)
+    return JourneyOut.of(journey)
+
+
+@router.get("/journeys", response_model=Page[JourneyOut], responses=problem_responses(401, 403, 404, 422),
+            openapi_extra=PAGE.openapi)
+async def list_journeys(brand_id: str, page: PageParams, clients: ClientsDep, caller: Reader) -> Page[JourneyOut]:
+    """The brand's journeys, newest first; store managers see those of their stores."""
+    reply = await rpc(clients.campaigns.ListJourneys(campaigns_pb2.ListJourneysRequest(
+        brand_id=brand_id, scope=_scope(caller), cursor=service_cursor(page), limit=page.limit,
+    )))
+    return Page[JourneyOut](items=[JourneyOut.of(j) for j in reply.items], next_cursor=next_cursor(reply.next_cursor))
+
+
+@router.get("/journeys/{journey_id}", response_model=JourneyOut, responses=problem_responses(401, 403, 404))
+async def get_journey(brand_id: str, journey_id: str, clients: ClientsDep, caller: Reader) -> JourneyOut:
+    """One journey; store managers see only those of their stores."""
+    journey = await rpc(clients.campaigns.GetJourney(campaigns_pb2.GetJourneyRequest(
+        brand_id=brand_id, journey_id=journey_id, scope=_scope(caller),
+    )), not_found_as="journey")
+    return _own_journey(journey, brand_id)
+
+
+@router.post("/journeys/{journey_id}/status", response_model=JourneyOut,
+             responses=problem_responses(401, 403, 404, 422))
+async def set_journey_status(
+    brand_id: str, journey_id: str, body: JourneyStatusIn, clients: ClientsDep, caller: CampaignWriter,
+) -> JourneyOut:
+    """`paused`: no more runs; `active`: runs again from the next 10:00 (brand time)."""
+    journey = await rpc(clients.campaigns.SetJourneyStatus(campaigns_pb2.SetJourneyStatusRequest(
+        brand_id=brand_id, journey_id=journey_id, status=body.status, scope=_scope(caller),
+    )), not_found_as="journey")
+    return _own_journey(journey, brand_id)
+
+
+@router.get("/journeys/{journey_id}/stats", response_model=CampaignStatsOut, responses=problem_responses(401, 403, 404))
+async def get_journey_stats(brand_id: str, journey_id: str, clients: ClientsDep, caller: Reader) -> CampaignStatsOut:
+    """The journey's daily runs added up, in a campaign's stats body (`campaign_id` is the journey's id)."""
+    stats = await rpc(clients.campaigns.GetJourneyStats(campaigns_pb2.GetJourneyStatsRequest(
+        brand_id=brand_id, journey_id=journey_id, scope=_scope(caller),
+    )), not_found_as="journey")
+    return CampaignStatsOut.of(stats).model_copy(update={"campaign_id": journey_id})
