@@ -127,9 +127,13 @@ class FakeContacts:
     consents: dict[str, dict[str, bool]] = field(default_factory=dict)
     gone: set[str] = field(default_factory=set)
     purposes: list[str] = field(default_factory=list)
+    unreachable: bool = False  # the directory answers UNAVAILABLE
 
     async def contact(self, brand_id: str, member_id: str, purpose: str) -> Contact | None:
         self.purposes.append(purpose)
+        if self.unreachable:
+            raise RemoteError(code=grpc.StatusCode.UNAVAILABLE, reason="UNAVAILABLE", message="refused",
+                              service="members")
         if member_id in self.gone:
             return None
         return Contact(member_id, f"+86138{abs(hash(member_id)) % 10**8:08d}", None, None,

@@ -87,3 +87,14 @@ def test_bad_drafts_name_the_field(changes: dict, field: str, configured: set[st
     with pytest.raises(CampaignInvalid) as err:
         validate_draft(_draft(**changes), configured)
     assert err.value.field == field
+
+
+def test_a_window_ending_on_seconds_releases_at_that_second() -> None:
+    window = QuietHours(time(21, 0), time(9, 0, 30))
+    assert window.next_allowed(_utc(2026, 11, 28, 1, 0), SHANGHAI) == _utc(2026, 11, 28, 1, 0) + timedelta(seconds=30)
+
+
+def test_text_postgresql_cannot_store_is_refused() -> None:
+    with pytest.raises(CampaignInvalid) as err:
+        validate_draft(_draft(content=Content(text="\ud800", template_id="T")), {"sms"})
+    assert err.value.field == "content"

@@ -145,7 +145,12 @@ async def test_orders_are_attributed_to_the_last_message_within_its_window(rig: 
     refund = OrderRefunded(brand_id=BRAND, order_id="o-2", member_id="buyer", amount_fen=4_000)
     async with rig.pool.acquire() as conn, conn.transaction():
         await consumers.on_order_refunded(conn, _event(refund, NOON + timedelta(days=4)))
+    await _order(rig, "late-buyer", "o-refunded", NOON + timedelta(days=1), 5_000)
+    whole = OrderRefunded(brand_id=BRAND, order_id="o-refunded", member_id="late-buyer", amount_fen=5_000)
+    async with rig.pool.acquire() as conn, conn.transaction():
+        await consumers.on_order_refunded(conn, _event(whole, NOON + timedelta(days=2)))
     stats = await rig.app.stats(BRAND, first, None)
+    # o-refunded was refunded in full: not a conversion, no revenue.
     assert (stats.conversions, stats.converted_members, stats.revenue_fen) == (2, 1, 36_000)
     assert (stats.outcomes.sent, stats.cost_fen) == (4, 40)
     assert stats.roi == pytest.approx((36_000 - 40) / 40)
@@ -184,3 +189,30 @@ async def test_channels_not_configured_and_unknown_segments_are_refused(rig: Rig
     with pytest.raises(NotFound):
         await rig.campaign("no-such-segment")
     assert await rig.pool.fetchval("SELECT count(*) FROM campaigns") == 0
+
+
+async def test_the_last_two_sends_finishing_together_complete_the_campaign(rig: Rig) -> None:
+    await rig.member("a")
+    await rig.member("b")
+    segment = await rig.segment(VIP)
+    rig.channel.delay = 0.05
+    for _ in range(3):  # a race: a few rounds, each must complete
+        campaign_id = await rig.campaign(segment)
+        await rig.pool.execute("DELETE FROM campaign_recipients")  # no frequency cap across rounds
+        await rig.app.activate(BRAND, campaign_id, None, "staff-2")
+        await rig.drain(workers=2)
+        assert (await rig.app.stats(BRAND, campaign_id, None)).status == "completed"
+
+
+async def test_a_directory_that_stays_away_fails_the_recipient_after_five_tries(rig: Rig) -> None:
+    await rig.member("m1")
+    rig.contacts.unreachable = True
+    campaign_id = await rig.campaign(await rig.segment(VIP))
+    await rig.app.activate(BRAND, campaign_id, None, "staff-2")
+    for _ in range(6):
+        await rig.drain()
+        await rig.pool.execute("UPDATE jobs SET run_at = now() WHERE state = 'pending'")
+    row = await rig.pool.fetchrow("SELECT status, attempts, detail FROM campaign_recipients")
+    assert (row["status"], row["attempts"], row["detail"]) == ("failed", 5, "members service: UNAVAILABLE")
+    assert (await rig.app.stats(BRAND, campaign_id, None)).status == "completed"
+    assert rig.channel.sent == []

@@ -43,7 +43,7 @@ async def test_a_birthday_journey_messages_each_member_once_on_their_day(rig: Ri
     await _born(rig, "on-6-nov", date(1990, 11, 6))
     await _born(rig, "on-7-nov", date(1985, 11, 7))
     await _born(rig, "on-6-nov-elsewhere", date(1992, 11, 6), store="s2")
-    journey = await journeys.create(BRAND, SMS, "birthday", 0, "", ["s1"], "manager-1")
+    journey = await journeys.create(BRAND, SMS, "birthday", None, "", ["s1"], "manager-1")
     first_run = datetime(2026, 11, 3, 2, 0, tzinfo=UTC)
     assert (journey.days, journey.status, journey.next_run_at, journey.store_ids) == (3, "active", first_run,
                                                                                       ("s1",))
@@ -76,7 +76,7 @@ async def test_dormant_members_are_reached_the_day_they_lapse(rig: Rig, journeys
         await rig.pool.execute(
             "UPDATE audience_members SET order_count = 3, last_purchase_at = $2 WHERE member_id = $1",
             member_id, datetime(2026, 11, 3, 4, 0, tzinfo=UTC) - timedelta(days=days_ago))
-    journey = await journeys.create(BRAND, SMS, "dormant", 0, json.dumps(
+    journey = await journeys.create(BRAND, SMS, "dormant", None, json.dumps(
         {"field": "order_count", "op": ">=", "value": 2}), None, "admin")
     assert journey.extra_rule == {"field": "order_count", "op": ">=", "value": 2}
     rig.clock[0] = datetime(2026, 11, 3, 2, 0, tzinfo=UTC)
@@ -111,6 +111,7 @@ async def test_bad_journeys_name_the_field_and_outsiders_see_nothing(rig: Rig, j
     assert await rig.pool.fetchval("SELECT count(*) FROM journeys") == 0
     assert await rig.pool.fetchval("SELECT count(*) FROM segments") == 0
     journey = await journeys.create(BRAND, SMS, "repurchase", 0, "", ["s1"], "manager-1")
+    assert journey.days == 0  # on the day the usual interval is reached, not the default
     for scope in (["s2"], []):
         with pytest.raises(NotFound):
             await journeys.get(BRAND, journey.id, scope)

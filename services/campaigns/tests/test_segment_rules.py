@@ -57,6 +57,7 @@ def test_every_bad_place_is_named_at_once() -> None:
     ({"field": "distance_km", "store_id": "s1", "op": "<", "value": 10**400}, "rule.value"),
     ({"field": "tags", "op": "contains_any", "value": ["ok", "nul\x00"]}, "rule.value"),
     ({"field": "distance_km", "store_id": "s\x00", "op": "<", "value": 1}, "rule.store_id"),
+    ({"field": "tags", "op": "contains", "value": "\ud800"}, "rule.value"),  # a lone surrogate from a JSON escape
 ])
 def test_malformed_rules_name_their_place(raw: object, field: str) -> None:
     assert _errors(raw)[0][0] == field
@@ -140,3 +141,14 @@ def test_distance_is_measured_from_the_members_store() -> None:
     assert matches(rule, MemberFacts(store_id="xixi"), CLOCK, stores)
     assert not matches(rule, MemberFacts(store_id="shanghai"), CLOCK, stores)
     assert not matches(rule, MemberFacts(store_id="unknown"), CLOCK, stores)
+
+
+def test_a_rule_lists_at_most_5000_values_in_all() -> None:
+    listed = {"any": [{"field": f"attributes.a{i}", "op": "in", "value": list(range(1000))} for i in range(6)]}
+    assert "5000 listed values" in _errors(listed)[0][1]
+    parse_rule({"any": listed["any"][:5]})
+
+
+def test_numeric_text_is_the_whole_text() -> None:
+    trailing = MemberFacts(attributes={"size": "42\n"})
+    assert not matches(parse_rule({"field": "attributes.size", "op": ">", "value": 40}), trailing, CLOCK)

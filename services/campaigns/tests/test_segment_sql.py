@@ -23,7 +23,7 @@ BRAND = "brand-sql"
 NOW = datetime(2026, 2, 28, 17, 30, tzinfo=UTC)  # 01:30 on 1 March in Shanghai: days roll over
 STORES = {"s1": (30.2590, 120.1500), "s2": (30.2700, 120.0800), "s3": (31.2304, 121.4737), "s4": None}
 TAGS = ["vip", "coffee", "tea", "新客"]
-ATTRS = {"size": ["38", "40", "42.5", "-3", "big"], "city": ["Hangzhou", "hangzhou", "上海", "B"]}
+ATTRS = {"size": ["38", "40", "42.5", "-3", "big", "42\n"], "city": ["Hangzhou", "hangzhou", "上海", "B"]}
 
 
 def _member(rng: random.Random, i: int) -> MemberFacts:

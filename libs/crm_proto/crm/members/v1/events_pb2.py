@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x63rm/members/v1/events.proto\x12\x0e\x63rm.members.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"N\n\x0c\x42randCreated\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x10\n\x08timezone\x18\x04 \x01(\t\"\x90\x01\n\x0cStoreCreated\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x10\n\x08store_id\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x0c\n\x04\x63ity\x18\x05 \x01(\t\x12\x10\n\x03lat\x18\x06 \x01(\x01H\x00\x88\x01\x01\x12\x10\n\x03lng\x18\x07 \x01(\x01H\x01\x88\x01\x01\x42\x06\n\x04_latB\x06\n\x04_lng\"S\n\x0cStaffCreated\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x10\n\x08staff_id\x18\x02 \x01(\t\x12\x0c\n\x04role\x18\x03 \x01(\t\x12\x11\n\tstore_ids\x18\x04 \x03(\t\"\xc8\x02\n\x10MemberRegistered\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x11\n\tmember_id\x18\x02 \x01(\t\x12\x10\n\x08store_id\x18\x03 \x01(\t\x12\x10\n\x08guide_id\x18\x04 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x05 \x01(\t\x12\x0e\n\x06gender\x18\x06 \x01(\t\x12\x10\n\x08\x62irthday\x18\x07 \x01(\t\x12\x31\n\rregistered_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12@\n\x08\x63onsents\x18\t \x03(\x0b\x32..crm.members.v1.MemberRegistered.ConsentsEntry\x12\x12\n\nphone_hash\x18\n \x01(\t\x1a/\n\rConsentsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x08:\x02\x38\x01\"\x9e\x03\n\rMemberUpdated\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x11\n\tmember_id\x18\x02 \x01(\t\x12\x10\n\x08store_id\x18\x03 \x01(\t\x12\x10\n\x08guide_id\x18\x04 \x01(\t\x12\x0e\n\x06gender\x18\x05 \x01(\t\x12\x10\n\x08\x62irthday\x18\x06 \x01(\t\x12=\n\x08\x63onsents\x18\x07 \x03(\x0b\x32+.crm.members.v1.MemberUpdated.ConsentsEntry\x12\x0c\n\x04tags\x18\x08 \x03(\t\x12\x41\n\nattributes\x18\t \x03(\x0b\x32-.crm.members.v1.MemberUpdated.AttributesEntry\x12.\n\nupdated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a/\n\rConsentsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x08:\x02\x38\x01\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x85\x01\n\x0cMemberMerged\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x1a\n\x12survivor_member_id\x18\x02 \x01(\t\x12\x18\n\x10merged_member_id\x18\x03 \x01(\t\x12-\n\tmerged_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"b\n\x0cMemberErased\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x11\n\tmember_id\x18\x02 \x01(\t\x12-\n\terased_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa7\x01\n\x12MembersTransferred\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x13\n\x0btransfer_id\x18\x02 \x01(\t\x12\x15\n\rfrom_store_id\x18\x03 \x01(\t\x12\x15\n\rfrom_guide_id\x18\x04 \x01(\t\x12\x13\n\x0bto_store_id\x18\x05 \x01(\t\x12\x13\n\x0bto_guide_id\x18\x06 \x01(\t\x12\x12\n\nmember_ids\x18\x07 \x03(\t\"c\n\x10StaffDeactivated\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x10\n\x08staff_id\x18\x02 \x01(\t\x12+\n\x07left_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"F\n\x12StoreStatusChanged\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x10\n\x08store_id\x18\x02 \x01(\t\x12\x0c\n\x04open\x18\x03 \x01(\x08\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x63rm/members/v1/events.proto\x12\x0e\x63rm.members.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"N\n\x0c\x42randCreated\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x10\n\x08timezone\x18\x04 \x01(\t\"\x90\x01\n\x0cStoreCreated\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x10\n\x08store_id\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x0c\n\x04\x63ity\x18\x05 \x01(\t\x12\x10\n\x03lat\x18\x06 \x01(\x01H\x00\x88\x01\x01\x12\x10\n\x03lng\x18\x07 \x01(\x01H\x01\x88\x01\x01\x42\x06\n\x04_latB\x06\n\x04_lng\"S\n\x0cStaffCreated\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x10\n\x08staff_id\x18\x02 \x01(\t\x12\x0c\n\x04role\x18\x03 \x01(\t\x12\x11\n\tstore_ids\x18\x04 \x03(\t\"\xcf\x03\n\x10MemberRegistered\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x11\n\tmember_id\x18\x02 \x01(\t\x12\x10\n\x08store_id\x18\x03 \x01(\t\x12\x10\n\x08guide_id\x18\x04 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x05 \x01(\t\x12\x0e\n\x06gender\x18\x06 \x01(\t\x12\x10\n\x08\x62irthday\x18\x07 \x01(\t\x12\x31\n\rregistered_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12@\n\x08\x63onsents\x18\t \x03(\x0b\x32..crm.members.v1.MemberRegistered.ConsentsEntry\x12\x12\n\nphone_hash\x18\n \x01(\t\x12\x0c\n\x04tags\x18\x0b \x03(\t\x12\x44\n\nattributes\x18\x0c \x03(\x0b\x32\x30.crm.members.v1.MemberRegistered.AttributesEntry\x1a/\n\rConsentsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x08:\x02\x38\x01\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x9e\x03\n\rMemberUpdated\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x11\n\tmember_id\x18\x02 \x01(\t\x12\x10\n\x08store_id\x18\x03 \x01(\t\x12\x10\n\x08guide_id\x18\x04 \x01(\t\x12\x0e\n\x06gender\x18\x05 \x01(\t\x12\x10\n\x08\x62irthday\x18\x06 \x01(\t\x12=\n\x08\x63onsents\x18\x07 \x03(\x0b\x32+.crm.members.v1.MemberUpdated.ConsentsEntry\x12\x0c\n\x04tags\x18\x08 \x03(\t\x12\x41\n\nattributes\x18\t \x03(\x0b\x32-.crm.members.v1.MemberUpdated.AttributesEntry\x12.\n\nupdated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a/\n\rConsentsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x08:\x02\x38\x01\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x85\x01\n\x0cMemberMerged\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x1a\n\x12survivor_member_id\x18\x02 \x01(\t\x12\x18\n\x10merged_member_id\x18\x03 \x01(\t\x12-\n\tmerged_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"b\n\x0cMemberErased\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x11\n\tmember_id\x18\x02 \x01(\t\x12-\n\terased_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa7\x01\n\x12MembersTransferred\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x13\n\x0btransfer_id\x18\x02 \x01(\t\x12\x15\n\rfrom_store_id\x18\x03 \x01(\t\x12\x15\n\rfrom_guide_id\x18\x04 \x01(\t\x12\x13\n\x0bto_store_id\x18\x05 \x01(\t\x12\x13\n\x0bto_guide_id\x18\x06 \x01(\t\x12\x12\n\nmember_ids\x18\x07 \x03(\t\"c\n\x10StaffDeactivated\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x10\n\x08staff_id\x18\x02 \x01(\t\x12+\n\x07left_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"F\n\x12StoreStatusChanged\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x10\n\x08store_id\x18\x02 \x01(\t\x12\x0c\n\x04open\x18\x03 \x01(\x08\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,6 +34,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_MEMBERREGISTERED_CONSENTSENTRY']._loaded_options = None
   _globals['_MEMBERREGISTERED_CONSENTSENTRY']._serialized_options = b'8\001'
+  _globals['_MEMBERREGISTERED_ATTRIBUTESENTRY']._loaded_options = None
+  _globals['_MEMBERREGISTERED_ATTRIBUTESENTRY']._serialized_options = b'8\001'
   _globals['_MEMBERUPDATED_CONSENTSENTRY']._loaded_options = None
   _globals['_MEMBERUPDATED_CONSENTSENTRY']._serialized_options = b'8\001'
   _globals['_MEMBERUPDATED_ATTRIBUTESENTRY']._loaded_options = None
@@ -45,23 +47,25 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STAFFCREATED']._serialized_start=307
   _globals['_STAFFCREATED']._serialized_end=390
   _globals['_MEMBERREGISTERED']._serialized_start=393
-  _globals['_MEMBERREGISTERED']._serialized_end=721
-  _globals['_MEMBERREGISTERED_CONSENTSENTRY']._serialized_start=674
-  _globals['_MEMBERREGISTERED_CONSENTSENTRY']._serialized_end=721
-  _globals['_MEMBERUPDATED']._serialized_start=724
-  _globals['_MEMBERUPDATED']._serialized_end=1138
-  _globals['_MEMBERUPDATED_CONSENTSENTRY']._serialized_start=674
-  _globals['_MEMBERUPDATED_CONSENTSENTRY']._serialized_end=721
-  _globals['_MEMBERUPDATED_ATTRIBUTESENTRY']._serialized_start=1089
-  _globals['_MEMBERUPDATED_ATTRIBUTESENTRY']._serialized_end=1138
-  _globals['_MEMBERMERGED']._serialized_start=1141
-  _globals['_MEMBERMERGED']._serialized_end=1274
-  _globals['_MEMBERERASED']._serialized_start=1276
-  _globals['_MEMBERERASED']._serialized_end=1374
-  _globals['_MEMBERSTRANSFERRED']._serialized_start=1377
-  _globals['_MEMBERSTRANSFERRED']._serialized_end=1544
-  _globals['_STAFFDEACTIVATED']._serialized_start=1546
-  _globals['_STAFFDEACTIVATED']._serialized_end=1645
-  _globals['_STORESTATUSCHANGED']._serialized_start=1647
-  _globals['_STORESTATUSCHANGED']._serialized_end=1717
+  _globals['_MEMBERREGISTERED']._serialized_end=856
+  _globals['_MEMBERREGISTERED_CONSENTSENTRY']._serialized_start=758
+  _globals['_MEMBERREGISTERED_CONSENTSENTRY']._serialized_end=805
+  _globals['_MEMBERREGISTERED_ATTRIBUTESENTRY']._serialized_start=807
+  _globals['_MEMBERREGISTERED_ATTRIBUTESENTRY']._serialized_end=856
+  _globals['_MEMBERUPDATED']._serialized_start=859
+  _globals['_MEMBERUPDATED']._serialized_end=1273
+  _globals['_MEMBERUPDATED_CONSENTSENTRY']._serialized_start=758
+  _globals['_MEMBERUPDATED_CONSENTSENTRY']._serialized_end=805
+  _globals['_MEMBERUPDATED_ATTRIBUTESENTRY']._serialized_start=807
+  _globals['_MEMBERUPDATED_ATTRIBUTESENTRY']._serialized_end=856
+  _globals['_MEMBERMERGED']._serialized_start=1276
+  _globals['_MEMBERMERGED']._serialized_end=1409
+  _globals['_MEMBERERASED']._serialized_start=1411
+  _globals['_MEMBERERASED']._serialized_end=1509
+  _globals['_MEMBERSTRANSFERRED']._serialized_start=1512
+  _globals['_MEMBERSTRANSFERRED']._serialized_end=1679
+  _globals['_STAFFDEACTIVATED']._serialized_start=1681
+  _globals['_STAFFDEACTIVATED']._serialized_end=1780
+  _globals['_STORESTATUSCHANGED']._serialized_start=1782
+  _globals['_STORESTATUSCHANGED']._serialized_end=1852
 # @@protoc_insertion_point(module_scope)

@@ -52,7 +52,7 @@ class StaffCreated(_message.Message):
     def __init__(self, brand_id: _Optional[str] = ..., staff_id: _Optional[str] = ..., role: _Optional[str] = ..., store_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class MemberRegistered(_message.Message):
-    __slots__ = ("brand_id", "member_id", "store_id", "guide_id", "channel", "gender", "birthday", "registered_at", "consents", "phone_hash")
+    __slots__ = ("brand_id", "member_id", "store_id", "guide_id", "channel", "gender", "birthday", "registered_at", "consents", "phone_hash", "tags", "attributes")
     class ConsentsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -60,6 +60,13 @@ class MemberRegistered(_message.Message):
         key: str
         value: bool
         def __init__(self, key: _Optional[str] = ..., value: _Optional[bool] = ...) -> None: ...
+    class AttributesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     BRAND_ID_FIELD_NUMBER: _ClassVar[int]
     MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
     STORE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -70,6 +77,8 @@ class MemberRegistered(_message.Message):
     REGISTERED_AT_FIELD_NUMBER: _ClassVar[int]
     CONSENTS_FIELD_NUMBER: _ClassVar[int]
     PHONE_HASH_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
     brand_id: str
     member_id: str
     store_id: str
@@ -80,7 +89,9 @@ class MemberRegistered(_message.Message):
     registered_at: _timestamp_pb2.Timestamp
     consents: _containers.ScalarMap[str, bool]
     phone_hash: str
-    def __init__(self, brand_id: _Optional[str] = ..., member_id: _Optional[str] = ..., store_id: _Optional[str] = ..., guide_id: _Optional[str] = ..., channel: _Optional[str] = ..., gender: _Optional[str] = ..., birthday: _Optional[str] = ..., registered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., consents: _Optional[_Mapping[str, bool]] = ..., phone_hash: _Optional[str] = ...) -> None: ...
+    tags: _containers.RepeatedScalarFieldContainer[str]
+    attributes: _containers.ScalarMap[str, str]
+    def __init__(self, brand_id: _Optional[str] = ..., member_id: _Optional[str] = ..., store_id: _Optional[str] = ..., guide_id: _Optional[str] = ..., channel: _Optional[str] = ..., gender: _Optional[str] = ..., birthday: _Optional[str] = ..., registered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., consents: _Optional[_Mapping[str, bool]] = ..., phone_hash: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., attributes: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class MemberUpdated(_message.Message):
     __slots__ = ("brand_id", "member_id", "store_id", "guide_id", "gender", "birthday", "consents", "tags", "attributes", "updated_at")

@@ -178,6 +178,9 @@ async def finish_recipient(conn: asyncpg.Connection, campaign_id: str, member_id
         campaign_id, member_id, status, at, provider_message_id, detail[:300], attempts,
     )
     if status != "pending":
+        # The campaign's row lock first: two workers finishing its last two recipients at once would each
+        # see the other's still pending (neither committed) and neither would complete it.
+        await conn.execute("SELECT 1 FROM campaigns WHERE id = $1 FOR NO KEY UPDATE", campaign_id)
         await conn.execute(
             "UPDATE campaigns SET status = 'completed' WHERE id = $1 AND status = 'active'"
             " AND NOT EXISTS (SELECT 1 FROM campaign_recipients WHERE campaign_id = $1 AND status = 'pending')",
@@ -227,7 +230,9 @@ async def outcomes(conn: Conn, campaign_ids: Sequence[str], audience: int) -> Ou
 async def conversions(conn: Conn, campaign_ids: Sequence[str]) -> tuple[int, int, int]:
     """(attributed orders, distinct converted members, revenue in fen) of campaigns."""
     row = await conn.fetchrow(
-        "SELECT count(*) AS orders, count(DISTINCT member_id) AS members,"
+        # An order refunded in full no longer counts as a conversion (its revenue is 0).
+        "SELECT count(*) FILTER (WHERE revenue_fen > 0) AS orders,"
+        " count(DISTINCT member_id) FILTER (WHERE revenue_fen > 0) AS members,"
         " coalesce(sum(revenue_fen), 0)::bigint AS revenue FROM campaign_conversions"
         " WHERE campaign_id = ANY($1::text[])",
         list(campaign_ids),

@@ -70,7 +70,8 @@ async def on_member_registered(conn: asyncpg.Connection, event: Event) -> None:
         registered_at=registered_at,
         consents=dict(msg.consents),
     )
-    await repository.upsert_profile(conn, _brand(msg, event), msg.member_id, profile, registered_at or event.time)
+    await repository.upsert_profile(conn, _brand(msg, event), msg.member_id, profile, registered_at or event.time,
+                                    tags=list(msg.tags), attributes=dict(msg.attributes))
 
 
 async def on_member_updated(conn: asyncpg.Connection, event: Event) -> None:

@@ -210,7 +210,8 @@ class CampaignsServicer(campaigns_pb2_grpc.CampaignsServiceServicer):
                       content=_content_of(request.content), send_at=None,
                       attribution_days=request.attribution_days, cost_per_message_fen=request.cost_per_message_fen)
         return _journey(await self._journey_app().create(
-            request.brand_id, draft, request.trigger, request.days, request.extra_rule_json, _scope(request),
+            request.brand_id, draft, request.trigger, request.days if request.HasField("days") else None,
+            request.extra_rule_json, _scope(request),
             request.created_by))
 
     async def GetJourney(

@@ -43,6 +43,7 @@ class SegmentSql:
         self._stores = stores
         self._today: str | None = None
         self._tz: str | None = None
+        self._pattern: str | None = None
 
     def bind(self, value: Any, cast: str) -> str:
         """A placeholder for ``value``, cast to the SQL type ``cast``."""
@@ -115,16 +116,30 @@ class SegmentSql:
         value = Decimal(str(leaf.value)) if cast == "numeric" else leaf.value
         return f"COALESCE({fact} {_SQL_OPS[leaf.op]} {self.bind(value, cast)}, false)"
 
+    def _numeric(self, text: str) -> str:
+        """The attribute's numeric value when its whole text is a number, else NULL."""
+        if self._pattern is None:
+            self._pattern = self.bind(f"^{NUMERIC_TEXT.pattern}$", "text")
+        return f"(CASE WHEN {text} ~ {self._pattern} THEN {text}::numeric END)"
+
     def _attribute(self, text: str, op: str, value: Any) -> str:
         if op == "contains":
             return f"COALESCE(strpos({text}, {self.bind(value, 'text')}) > 0, false)"
         if op in ("in", "not_in"):
-            hit = "(" + " OR ".join(self._attribute(text, "=", v) for v in value) + ")"
+            # Two lists (numbers, text), two parameters, however long the rule's list is.
+            operands = [attribute_operand(v) for v in value]
+            numbers = [o for how, o in operands if how == "number"]
+            texts = [o for how, o in operands if how == "text"]
+            parts = []
+            if numbers:
+                parts.append(f"COALESCE({self._numeric(text)} = ANY({self.bind(numbers, 'numeric[]')}), false)")
+            if texts:
+                parts.append(f"COALESCE({text} = ANY({self.bind(texts, 'text[]')}), false)")
+            hit = "(" + " OR ".join(parts) + ")"
             return hit if op == "in" else f"({text} IS NOT NULL AND NOT {hit})"  # missing: false
         how, operand = attribute_operand(value)
         if how == "number":
-            numeric = f"CASE WHEN {text} ~ {self.bind(NUMERIC_TEXT.pattern, 'text')} THEN {text}::numeric END"
-            return f"COALESCE({numeric} {_SQL_OPS[op]} {self.bind(operand, 'numeric')}, false)"
+            return f"COALESCE({self._numeric(text)} {_SQL_OPS[op]} {self.bind(operand, 'numeric')}, false)"
         return f'COALESCE({text} COLLATE "C" {_SQL_OPS[op]} {self.bind(operand, "text")}, false)'
 
     def _by_list(self, leaf: Leaf) -> str:

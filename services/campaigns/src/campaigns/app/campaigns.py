@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,7 +31,7 @@ from campaigns.domain.campaign import (
 )
 from crm.campaigns.v1.events_pb2 import CampaignActivated, CampaignMessageSent
 from crm_common import paging
-from crm_common.errors import InvalidArgument, NotFound
+from crm_common.errors import InvalidArgument, NotFound, RemoteError
 from crm_common.jobs import RunLater
 from crm_common.outbox import PgOutbox
 
@@ -187,7 +187,13 @@ class CampaignsApp:
         if not self.frequency_cap.allows(await campaign_store.sent_since(conn, brand_id, member_id, window)):
             await finish("suppressed_frequency_cap")
             return None
-        contact = await self.contacts.contact(brand_id, member_id, purpose=f"campaign {campaign_id}")
+        attempts = recipient["attempts"] + 1
+        try:
+            contact = await self.contacts.contact(brand_id, member_id, purpose=f"campaign {campaign_id}")
+        except RemoteError as err:
+            # The directory is away: retried like a provider's transient failure, so the recipient ends
+            # failed (not pending forever) if it stays away.
+            return await self._retry_or_fail(finish, now, attempts, f"members service: {err.code.name}")
         if contact is None:
             await finish("failed", detail="the member no longer exists")
             return None
@@ -204,15 +210,23 @@ class CampaignsApp:
                                 email=contact.email),
             content=campaign.content,
         ))
-        attempts = recipient["attempts"] + 1
         if delivery.outcome is Outcome.SENT:
             await finish("sent", at=now, provider_message_id=delivery.provider_message_id, attempts=attempts)
             await self.outbox.add(conn, CampaignMessageSent(
                 brand_id=brand_id, campaign_id=campaign_id, member_id=member_id, channel=campaign.channel,
                 sent_at=_timestamp(now)), brand_id=brand_id, subject=member_id)
             return None
-        if delivery.outcome is Outcome.RETRY and attempts < MAX_SEND_ATTEMPTS:
-            await finish("pending", detail=delivery.detail, attempts=attempts)
-            return RunLater(now + retry_delay(attempts))
+        if delivery.outcome is Outcome.RETRY:
+            return await self._retry_or_fail(finish, now, attempts, delivery.detail)
         await finish("failed", detail=delivery.detail, attempts=attempts)
+        return None
+
+    @staticmethod
+    async def _retry_or_fail(finish: Callable[..., Awaitable[None]], now: datetime, attempts: int,
+                             detail: str) -> RunLater | None:
+        """A transient failure: try again after a back-off, or give up after ``MAX_SEND_ATTEMPTS``."""
+        if attempts < MAX_SEND_ATTEMPTS:
+            await finish("pending", detail=detail, attempts=attempts)
+            return RunLater(now + retry_delay(attempts))
+        await finish("failed", detail=detail, attempts=attempts)
         return None

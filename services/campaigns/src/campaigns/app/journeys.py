@@ -48,7 +48,7 @@ class JourneysApp:
         self.jobs = JobQueue(pool)
         self._now = now
 
-    async def create(self, brand_id: str, draft: Draft, trigger: str, days: int, extra_rule_json: str,
+    async def create(self, brand_id: str, draft: Draft, trigger: str, days: int | None, extra_rule_json: str,
                      scope: Sequence[str] | None, created_by: str) -> JourneyRecord:
         """A journey, active from the next 10:00 (brand-local)."""
         if not paging.is_id(brand_id):

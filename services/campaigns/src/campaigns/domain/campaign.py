@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from campaigns.domain.segments import storable
+
 CHANNELS = ("sms", "wechat", "email", "push")
 AVAILABLE_CHANNELS = ("sms", "wechat", "email")
 DEFAULT_COST_FEN = {"sms": 5, "wechat": 0, "email": 0}  # a typical mainland SMS price; the others are free
@@ -80,9 +82,9 @@ def validate_draft(draft: Draft, configured: set[str]) -> Draft:
     if draft.channel == "email" and not (c.subject.strip() and c.text.strip()):
         raise CampaignInvalid("content.subject" if not c.subject.strip() else "content.text",
                               "an email needs a subject and a text")
-    if any("\x00" in v for v in (name, draft.segment_id, c.text, c.subject, c.template_id, c.page,
-                                 *c.params, *c.params.values())):
-        raise CampaignInvalid("content", "text must not contain NUL characters")
+    if not all(storable(v) for v in (name, draft.segment_id, c.text, c.subject, c.template_id, c.page,
+                                     *c.params, *c.params.values())):
+        raise CampaignInvalid("content", "text must be valid UTF-8 without NUL characters")
     days = draft.attribution_days or DEFAULT_ATTRIBUTION_DAYS
     if not 1 <= days <= MAX_ATTRIBUTION_DAYS:
         raise CampaignInvalid("attribution_days", f"attribution_days must be within [1, {MAX_ATTRIBUTION_DAYS}]")
@@ -113,12 +115,10 @@ class QuietHours:
         local = moment.astimezone(tz)
         if not self.contains(local.timetz().replace(tzinfo=None)):
             return moment
-        end = local.replace(hour=self.end.hour, minute=self.end.minute, second=0, microsecond=0)
-        if end <= local:
-            end = (local + timedelta(days=1)).replace(hour=self.end.hour, minute=self.end.minute, second=0,
-                                                      microsecond=0)
-        # Rebuild in the zone so a DST change between now and then keeps the wall-clock time.
-        return datetime(end.year, end.month, end.day, end.hour, end.minute, tzinfo=tz).astimezone(moment.tzinfo)
+        day = local.date() if datetime.combine(local.date(), self.end) > local.replace(tzinfo=None) \
+            else local.date() + timedelta(days=1)
+        # Built in the zone from the wall-clock end, so a DST change in between keeps the local time.
+        return datetime.combine(day, self.end, tzinfo=tz).astimezone(moment.tzinfo)
 
 
 @dataclass(frozen=True)

@@ -44,12 +44,12 @@ class JourneyInvalid(ValueError):
         self.message = message
 
 
-def trigger_days(trigger: str, days: int) -> int:
-    """The trigger's ``days`` (0 → its default), checked against its range."""
+def trigger_days(trigger: str, days: int | None) -> int:
+    """The trigger's ``days`` (None → its default), checked against its range."""
     if trigger not in SPECS:
         raise JourneyInvalid("trigger", f"trigger must be one of {', '.join(TRIGGERS)}")
     spec = SPECS[trigger]
-    days = days or spec.default
+    days = spec.default if days is None else days
     if not spec.low <= days <= spec.high:
         raise JourneyInvalid("days", f"days must be within [{spec.low}, {spec.high}] for {trigger}")
     return days

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 MAX_DEPTH = 8
 MAX_LEAVES = 100
 MAX_LIST = 1_000
+MAX_LISTED = 5_000  # per rule: lists are cheap as bound arrays, but not free
 SPEND_WINDOW_DAYS = 90
 EARTH_RADIUS_KM = 6371.0088
 
@@ -59,7 +60,7 @@ FIELDS: dict[str, Kind] = {
 }
 ATTRIBUTE_PREFIX = "attributes."
 _ATTRIBUTE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-NUMERIC_TEXT = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")  # the SQL side uses the same pattern
+NUMERIC_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")  # whole text only: fullmatch here, ^...$ in SQL
 
 
 class RuleError(ValueError):
@@ -107,9 +108,18 @@ def parse_rule(raw: Any, place: str = "rule") -> Rule:
     rule = _parse(raw, place, 1, errors, leaves)
     if leaves[0] > MAX_LEAVES:
         errors.append((place, f"at most {MAX_LEAVES} conditions"))
+    if rule is not None and _listed(rule) > MAX_LISTED:
+        errors.append((place, f"at most {MAX_LISTED} listed values in one rule"))
     if errors or rule is None:
         raise RuleError(errors or [(place, "a rule is required")])
     return rule
+
+
+def _listed(rule: Rule) -> int:
+    """How many values the rule's lists hold in all (each is a bind value or a comparison)."""
+    if isinstance(rule, Group):
+        return sum(_listed(c) for c in rule.children)
+    return len(rule.value) if isinstance(rule.value, tuple) else 0
 
 
 def parse_rule_json(text: str, place: str = "rule") -> Rule:
@@ -169,7 +179,7 @@ def _parse_leaf(raw: dict[str, Any], place: str, errors: list[tuple[str, str]]) 
     store_id = raw.get("store_id")
     if _has_nul(raw.get("value")) or _has_nul(store_id):
         errors.append((f"{place}.value" if _has_nul(raw.get("value")) else f"{place}.store_id",
-                       "text must not contain NUL characters"))
+                       "text must be valid UTF-8 without NUL characters"))
         return None
     if kind == "distance":
         if not isinstance(store_id, str) or not store_id:
@@ -192,9 +202,20 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool) and -MAX_MAGNITUDE <= v <= MAX_MAGNITUDE
 
 
+def storable(text: str) -> bool:
+    """Whether PostgreSQL can hold ``text``: no NUL, and valid UTF-8 (no lone surrogates from JSON escapes)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _has_nul(v: Any) -> bool:
-    """PostgreSQL text cannot hold NUL, so no value with one can match anything stored."""
-    return "\x00" in v if isinstance(v, str) else isinstance(v, list) and any(_has_nul(x) for x in v)
+    """Text PostgreSQL cannot hold can match nothing stored: refuse it rather than fail the query."""
+    return not storable(v) if isinstance(v, str) else isinstance(v, list) and any(_has_nul(x) for x in v)
 
 
 def _value(kind: Kind, op: str, v: Any, given: bool) -> tuple[Any, str | None]:
@@ -417,7 +438,7 @@ def _attribute(op: str, text: str, value: Any) -> bool:
         return hit if op == "in" else not hit
     how, operand = attribute_operand(value)
     if how == "number":
-        if not NUMERIC_TEXT.match(text):
+        if not NUMERIC_TEXT.fullmatch(text):
             return False  # text that is not a number lacks a numeric value
         try:
             return compare(op, Decimal(text), operand)

@@ -61,6 +61,16 @@ def _ts(moment: datetime) -> Timestamp:
     return Timestamp(seconds=delta.days * 86_400 + delta.seconds, nanos=delta.microseconds * 1000)
 
 
+def _all_tags(doc: Doc) -> list[str]:
+    """A member's manual and rule tags, each once, as events carry them."""
+    return list(dict.fromkeys([*doc.get("tags", []), *doc.get("auto_tags", [])]))
+
+
+def _rendered_attributes(doc: Doc) -> dict[str, str]:
+    """A member's custom attributes as text, as events carry them."""
+    return {k: render_value(v) for k, v in (doc.get("attributes") or {}).items()}
+
+
 def _brand_not_found() -> NotFound:
     return NotFound("brand not found", reason="BRAND_NOT_FOUND", field="brand_id")
 
@@ -418,8 +428,8 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
             gender=doc.get("gender", ""),
             birthday=doc.get("birthday", ""),
             consents={k: c["granted"] for k, c in (doc.get("consents") or {}).items()},
-            tags=list(dict.fromkeys([*doc.get("tags", []), *doc.get("auto_tags", [])])),
-            attributes={k: render_value(v) for k, v in (doc.get("attributes") or {}).items()},
+            tags=_all_tags(doc),
+            attributes=_rendered_attributes(doc),
             updated_at=_ts(at),
         )
 
@@ -548,6 +558,8 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
             registered_at=_ts(doc["registered_at"]),
             consents={k: c["granted"] for k, c in doc["consents"].items()},
             phone_hash="" if doc["phone_hash"].startswith("none:") else doc["phone_hash"],
+            tags=_all_tags(doc),
+            attributes=_rendered_attributes(doc),
         )
 
     async def RegisterMember(self, request: members_pb2.RegisterMemberRequest, context: Any) -> members_pb2.Member:
