@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -68,3 +72,67 @@ async def seeded(stack: Stack, stack_admin_password: str) -> dict[str, str]:
         assert order.status_code == 201, order.text
     return {"url": stack.gateway_url, "brand_id": b, "member_id": member["id"],
             "username": "brand.boss", "password": "boss-password-1"}
+
+
+async def eventually(probe: Callable[[], Awaitable[Any]], check: Callable[[Any], bool], timeout: float = 60) -> Any:
+    """Poll ``probe`` until ``check`` holds (the campaigns service learns of members and orders from events)."""
+    deadline = time.monotonic() + timeout
+    value = await probe()
+    while not check(value):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not reached within {timeout}s; last value: {value!r}")
+        await asyncio.sleep(0.3)
+        value = await probe()
+    return value
+
+
+VIP = {"field": "tags", "op": "contains", "value": "vip"}
+BIG_SPENDERS = {"field": "total_spend_fen", "op": ">=", "value": 5000}
+
+
+@pytest.fixture(scope="session")
+async def campaign_brand(stack: Stack, stack_admin_password: str) -> dict[str, Any]:
+    """A brand for the campaigns page: a brand admin, an analyst, and four members — three tagged `vip`, of whom
+    two spent ¥88 and ¥120 (SMS consent given), one never bought (no consent), and an untagged one who spent
+    ¥300. Returned once the campaigns service selects them, so the console's previews have settled data."""
+    import httpx
+
+    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as api:
+        token = (await api.post("/v1/auth/token", json={"username": "admin", "password": stack_admin_password})).json()
+        admin = {"Authorization": f"Bearer {token['access_token']}"}
+        brand = await api.post("/v1/brands", json={"code": "browsercmp", "name": "营销测试品牌"}, headers=admin)
+        assert brand.status_code == 201, brand.text
+        b = brand.json()["id"]
+        store = (await api.post(f"/v1/brands/{b}/stores", json={"code": "S1", "name": "静安店"}, headers=admin)).json()
+        for username, role in (("cmp.boss", "brand_admin"), ("cmp.analyst", "analyst")):
+            staff = await api.post(f"/v1/brands/{b}/staff", headers=admin, json={
+                "username": username, "password": f"{username}-password", "display_name": username, "role": role})
+            assert staff.status_code == 201, staff.text
+        when = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+        members: dict[str, str] = {}
+        people = (("vip_88", True, 8800, True), ("vip_120", True, 12000, True), ("vip_none", True, 0, False),
+                  ("plain_300", False, 30000, True))
+        for i, (key, vip, spend_fen, sms) in enumerate(people):
+            resp = await api.post(f"/v1/brands/{b}/members", headers=admin, json={
+                "phone": f"139770000{i:02d}", "name": key, "store_id": store["id"], "consents": {"sms": sms}})
+            assert resp.status_code == 201, resp.text
+            members[key] = resp.json()["id"]
+            if vip:
+                tagged = await api.post(f"/v1/brands/{b}/members/{members[key]}/tags", json={"tags": ["vip"]},
+                                        headers=admin)
+                assert tagged.status_code in (200, 201), tagged.text
+            if spend_fen:
+                order = await api.post(f"/v1/brands/{b}/orders", headers=admin, json={
+                    "external_id": f"CMP-{i}", "store_id": store["id"], "member_id": members[key], "occurred_at": when,
+                    "items": [{"sku": "TEA", "quantity": 1, "amount_fen": spend_fen}], "total_fen": spend_fen})
+                assert order.status_code == 201, order.text
+
+        async def count(rule: dict[str, Any]) -> int:
+            resp = await api.post(f"/v1/brands/{b}/segments/preview", json={"rule": rule}, headers=admin)
+            assert resp.status_code == 200, resp.text
+            return resp.json()["count"]
+
+        await eventually(lambda: count({"all": [VIP, BIG_SPENDERS]}), lambda n: n == 2)
+        await eventually(lambda: count({"any": [VIP, BIG_SPENDERS]}), lambda n: n == 4)
+    return {"url": stack.gateway_url, "brand_id": b, "store_id": store["id"], "members": members,
+            "boss": ("cmp.boss", "cmp.boss-password"), "analyst": ("cmp.analyst", "cmp.analyst-password")}

@@ -18,6 +18,32 @@ const I18N = {
     done: "已完成", leads: "线索看板", newLead: "新建线索", source: "来源", interest: "意向",
     stage: "阶段", campaigns: "营销活动", noCampaigns: "还没有营销活动", campaignsHint: "创建活动后会显示在这里。",
     loading: "加载中…", failed: "请求失败", day: "日期",
+    segmentBuilder: "人群分群", itemName: "名称", sendTime: "发送时间", savedSegments: "已保存的分群", join: "条件关系", "join.all": "全部满足", "join.any": "任一满足",
+    ruleField: "字段", ruleOp: "条件", ruleValue: "值", addCondition: "+ 添加条件", remove: "删除",
+    jsonMode: "高级：编辑 JSON", rowsMode: "返回条件表格", badJson: "不是有效的 JSON", jsonNotFlat: "这条规则有嵌套分组或表格不支持的字段，请继续用 JSON 编辑",
+    preview: "预览", matching: "符合条件的会员", sample: "样本会员：", segmentName: "分群名称", saveSegment: "保存分群",
+    savedAs: "已保存分群“{n}”，当前 {c} 人", memberCount: "会员数", created: "创建时间", noSegments: "还没有保存的分群",
+    listHint: "多个值用逗号分隔", yuanHint: "元", loadRule: "点击分群可把它的规则载入上方编辑",
+    "f.tags": "标签", "f.tier": "等级", "f.store_id": "门店 ID", "f.gender": "性别", "f.birthday_in_days": "距生日天数",
+    "f.registered_days_ago": "注册天数", "f.days_since_last_purchase": "距上次购买天数", "f.order_count": "订单数",
+    "f.total_spend_fen": "累计消费（元）", "f.spend_90d_fen": "近 90 天消费（元）", "f.points_balance": "积分余额",
+    "f.consent.sms": "短信授权", "f.consent.wechat": "微信授权", "f.consent.email": "邮件授权",
+    "op.=": "等于", "op.!=": "不等于", "op.>": "大于", "op.>=": "大于等于", "op.<": "小于", "op.<=": "小于等于",
+    "op.in": "属于其一", "op.not_in": "不属于", "op.contains": "包含", "op.contains_any": "包含任一",
+    "v.male": "男", "v.female": "女", "v.other": "其他", "v.true": "已同意", "v.false": "未同意",
+    newCampaign: "新建活动", campaignName: "活动名称", segment: "目标分群", pickSegment: "请选择分群", channel: "渠道",
+    "ch.sms": "短信", "ch.wechat": "微信订阅消息", "ch.email": "邮件", "ch.push": "推送",
+    templateId: "模板 ID", params: "模板参数", paramName: "参数名", paramValue: "参数值", addParam: "+ 添加参数",
+    page: "小程序页面（可选）", subject: "邮件主题", messageText: "消息正文", messageTextOptional: "消息正文（可选）",
+    sendAt: "发送时间（可选，留空则启动即发）", attributionDays: "归因天数", createCampaign: "创建活动", campaignCreated: "已创建活动“{n}”（草稿）",
+    channelUnavailable: "该渠道不可用", campaignList: "活动列表", onActivation: "启动即发", audience: "受众",
+    "st.draft": "草稿", "st.active": "进行中", "st.completed": "已完成", activate: "启动", stats: "数据",
+    confirmActivate: "确认启动活动“{n}”？将按{ch}发送给分群“{s}”当前的会员，启动后不能撤回。",
+    statsOf: "活动数据 · {n}", refresh: "刷新", sent: "已发送", pending: "待发送", failedSends: "发送失败",
+    suppressedConsent: "未授权（已排除）", suppressedCap: "频次上限（已排除）", conversions: "转化订单",
+    convertedMembers: "转化会员", revenueYuan: "转化销售额", cost: "成本", roi: "ROI", conversionRate: "转化率",
+    draftStats: "活动启动后开始统计。", funnel: "转化漏斗", readOnly: "你的角色只能查看营销活动与分群，不能创建或启动。",
+    campaignsHintRead: "有权限的同事创建活动后会显示在这里。", forbidden: "没有权限",
   },
   en: {
     title: "Retail CRM", brand: "Brand", logout: "Log out", login: "Log in", username: "Username", password: "Password",
@@ -35,6 +61,32 @@ const I18N = {
     storeId: "Store id", total: "Total (¥)", sku: "SKU", done: "Done", leads: "Lead board", newLead: "New lead",
     source: "Source", interest: "Interest", stage: "Stage", campaigns: "Campaigns", noCampaigns: "No campaigns yet",
     campaignsHint: "Campaigns you create will show here.", loading: "Loading…", failed: "Request failed", day: "Day",
+    segmentBuilder: "Segments", itemName: "Name", sendTime: "Send time", savedSegments: "Saved segments", join: "Match", "join.all": "All conditions", "join.any": "Any condition",
+    ruleField: "Field", ruleOp: "Condition", ruleValue: "Value", addCondition: "+ Add condition", remove: "Remove",
+    jsonMode: "Advanced: edit JSON", rowsMode: "Back to the table", badJson: "Not valid JSON", jsonNotFlat: "This rule has nested groups or fields the table cannot show; keep editing the JSON",
+    preview: "Preview", matching: "Matching members", sample: "Sample members:", segmentName: "Segment name", saveSegment: "Save segment",
+    savedAs: "Saved segment “{n}”: {c} members now", memberCount: "Members", created: "Created", noSegments: "No saved segments yet",
+    listHint: "Separate values with commas", yuanHint: "¥", loadRule: "Click a segment to load its rule into the editor above",
+    "f.tags": "Tags", "f.tier": "Tier", "f.store_id": "Store id", "f.gender": "Gender", "f.birthday_in_days": "Days to birthday",
+    "f.registered_days_ago": "Days since registration", "f.days_since_last_purchase": "Days since last purchase", "f.order_count": "Orders",
+    "f.total_spend_fen": "Total spend (¥)", "f.spend_90d_fen": "Spend in 90 days (¥)", "f.points_balance": "Points balance",
+    "f.consent.sms": "SMS consent", "f.consent.wechat": "WeChat consent", "f.consent.email": "Email consent",
+    "op.=": "is", "op.!=": "is not", "op.>": "more than", "op.>=": "at least", "op.<": "less than", "op.<=": "at most",
+    "op.in": "is one of", "op.not_in": "is none of", "op.contains": "includes", "op.contains_any": "includes any of",
+    "v.male": "Male", "v.female": "Female", "v.other": "Other", "v.true": "Given", "v.false": "Not given",
+    newCampaign: "New campaign", campaignName: "Campaign name", segment: "Segment", pickSegment: "Pick a segment", channel: "Channel",
+    "ch.sms": "SMS", "ch.wechat": "WeChat subscribe message", "ch.email": "Email", "ch.push": "Push",
+    templateId: "Template id", params: "Template parameters", paramName: "Name", paramValue: "Value", addParam: "+ Add parameter",
+    page: "Mini-program page (optional)", subject: "Subject", messageText: "Message text", messageTextOptional: "Message text (optional)",
+    sendAt: "Send at (optional; empty: on activation)", attributionDays: "Attribution days", createCampaign: "Create campaign", campaignCreated: "Created campaign “{n}” (draft)",
+    channelUnavailable: "Channel not available", campaignList: "Campaigns", onActivation: "On activation", audience: "Audience",
+    "st.draft": "Draft", "st.active": "Active", "st.completed": "Completed", activate: "Activate", stats: "Stats",
+    confirmActivate: "Activate “{n}”? It sends by {ch} to the members of segment “{s}” now; this cannot be undone.",
+    statsOf: "Campaign stats · {n}", refresh: "Refresh", sent: "Sent", pending: "Pending", failedSends: "Failed",
+    suppressedConsent: "Left out: no consent", suppressedCap: "Left out: frequency cap", conversions: "Attributed orders",
+    convertedMembers: "Converted members", revenueYuan: "Attributed revenue", cost: "Cost", roi: "ROI", conversionRate: "Conversion rate",
+    draftStats: "Stats start when the campaign is activated.", funnel: "Funnel", readOnly: "Your role can view campaigns and segments but not create or activate them.",
+    campaignsHintRead: "Campaigns your colleagues create will show here.", forbidden: "Not allowed",
   },
 };
 
@@ -295,9 +347,347 @@ async function leadsView(view) {
   await load();
 }
 
-function campaignsView(view) {
+/* ---------------------------------------------------------------- campaigns */
+
+/* The rule builder's fields (API.md "Campaigns"); a field's kind decides its operators and how its value is sent. */
+const RULE_FIELDS = {
+  tags: "tags", tier: "text", store_id: "text", gender: "gender", birthday_in_days: "number",
+  registered_days_ago: "number", days_since_last_purchase: "number", order_count: "number",
+  total_spend_fen: "yuan", spend_90d_fen: "yuan", points_balance: "number",
+  "consent.sms": "consent", "consent.wechat": "consent", "consent.email": "consent",
+};
+const KIND_OPS = {
+  tags: ["contains", "contains_any"], text: ["=", "!=", "in", "not_in"], gender: ["=", "!="],
+  number: [">=", ">", "<=", "<", "=", "!="], yuan: [">=", ">", "<=", "<", "=", "!="], consent: ["="],
+};
+const CHOICES = { gender: ["male", "female", "other"], consent: ["true", "false"] };
+const LIST_OPS = new Set(["in", "not_in", "contains_any"]);
+const newRow = (field = "tags") => {
+  const kind = RULE_FIELDS[field];
+  return { field, op: KIND_OPS[kind][0], value: CHOICES[kind] ? CHOICES[kind][0] : "" };
+};
+
+/* A row as the API's condition. Staff type money in yuan; the rule counts fen. A value that is not a number
+   is sent as typed, so the service's 422 names the row rather than the console guessing. */
+function leafOf(row) {
+  const kind = RULE_FIELDS[row.field];
+  const text = row.value.trim();
+  let value = text;
+  if (LIST_OPS.has(row.op)) value = text.split(/[,，、\s]+/).filter(Boolean);
+  else if (kind === "consent") value = text === "true";
+  else if ((kind === "number" || kind === "yuan") && text !== "" && Number.isFinite(Number(text)))
+    value = kind === "yuan" ? Math.round(Number(text) * 100) : Number(text);
+  return { field: row.field, op: row.op, value };
+}
+
+/* The builder's form of a rule, or null when the table cannot show it (nested groups, other fields or ops). */
+function rowsOf(rule) {
+  const group = rule && typeof rule === "object" && !Array.isArray(rule) && Object.keys(rule).length === 1
+    && (Array.isArray(rule.all) || Array.isArray(rule.any)) ? (rule.all ? "all" : "any") : null;
+  const leaves = group ? rule[group] : [rule];
+  const rows = leaves.map((leaf) => {
+    const kind = leaf && RULE_FIELDS[leaf.field];
+    if (!kind || !KIND_OPS[kind].includes(leaf.op) || Object.keys(leaf).some((k) => !["field", "op", "value"].includes(k))) return null;
+    const show = (v) => (kind === "yuan" && typeof v === "number" ? String(v / 100) : String(v));
+    return { field: leaf.field, op: leaf.op, value: Array.isArray(leaf.value) ? leaf.value.map(show).join(", ") : show(leaf.value) };
+  });
+  return rows.length && rows.every(Boolean) ? { join: group || "all", rows } : null;
+}
+
+const errorSlot = (name) => h("small", { class: "error field-error", dataset: { errorFor: name } });
+const clearErrors = (root) => root.querySelectorAll("[data-error-for]").forEach((el) => { el.textContent = ""; });
+const problemText = (e) => (e.status === 403 ? t("forbidden") : e.message);
+
+/* A problem's `errors` go next to the fields they name (`slotOf(field, message)` → [slot, text]); the rest,
+   and a problem without `errors`, into `general`. */
+function showProblem(root, general, e, slotOf) {
+  const rest = [];
+  const listed = (e.body && e.body.errors) || [];
+  for (const err of listed) {
+    const [slot, text] = slotOf(err.field, err.message) || [];
+    const el = slot && root.querySelector(`[data-error-for="${slot}"]`);
+    if (el) el.textContent = el.textContent ? `${el.textContent}; ${text}` : text;
+    else rest.push(`${err.field}: ${err.message}`);
+  }
+  if (rest.length || !listed.length)
+    general.replaceChildren(h("p", { class: "error", role: "alert" }, `${t("failed")}: ${rest.length ? rest.join("; ") : problemText(e)}`));
+}
+
+function ruleRow(row, index, redraw, remove) {
+  const kind = RULE_FIELDS[row.field];
+  const list = LIST_OPS.has(row.op);
+  const field = h("select", { class: "rule-field", "aria-label": t("ruleField"), onchange: (ev) => {
+    Object.assign(row, newRow(ev.target.value)); redraw(); } },
+    Object.keys(RULE_FIELDS).map((f) => h("option", { value: f, selected: f === row.field }, t(`f.${f}`))));
+  const op = h("select", { class: "rule-op", "aria-label": t("ruleOp"), onchange: (ev) => {
+    const wasList = LIST_OPS.has(row.op); row.op = ev.target.value; if (wasList !== LIST_OPS.has(row.op)) redraw(); } },
+    KIND_OPS[kind].map((o) => h("option", { value: o, selected: o === row.op }, t(`op.${o}`))));
+  const value = CHOICES[kind]
+    ? h("select", { class: "rule-value", "aria-label": t("ruleValue"), onchange: (ev) => { row.value = ev.target.value; } },
+        CHOICES[kind].map((c) => h("option", { value: c, selected: c === row.value }, t(`v.${c}`))))
+    : h("input", { class: "rule-value", "aria-label": t("ruleValue"), value: row.value, size: list ? 24 : 12,
+                   type: (kind === "number" || kind === "yuan") && !list ? "number" : "text", step: "any",
+                   placeholder: list ? t("listHint") : kind === "yuan" ? t("yuanHint") : "",
+                   oninput: (ev) => { row.value = ev.target.value; } });
+  return h("div", { class: "rule-row", dataset: { index } }, field, op, value,
+    h("button", { type: "button", class: "link rule-remove", title: t("remove"), "aria-label": t("remove"), onclick: remove }, "×"),
+    errorSlot(`row-${index}`));
+}
+
+/* Rows of field / op / value joined by all or any, or the rule as JSON; preview, and save when allowed. */
+function segmentBuilder(canSave, onSaved) {
+  const rule = { join: "all", rows: [newRow()] };
+  let mode = "rows";
+  const rows = h("div", { id: "rule-rows" });
+  const join = h("select", { id: "rule-join", onchange: (ev) => { rule.join = ev.target.value; } },
+    ["all", "any"].map((j) => h("option", { value: j }, t(`join.${j}`))));
+  const add = h("button", { type: "button", class: "secondary", id: "rule-add", onclick: () => { rule.rows.push(newRow()); draw(); } }, t("addCondition"));
+  const json = h("textarea", { id: "rule-json", class: "code", rows: 10, spellcheck: "false", "aria-label": "JSON" });
+  const jsonBox = h("div", { hidden: true }, json, errorSlot("rule-json"));
+  const modeButton = h("button", { type: "button", class: "link", id: "rule-mode", onclick: () => switchMode() }, t("jsonMode"));
+  const result = h("div", { id: "segment-result", role: "status" });
+  const name = h("input", { id: "segment-name", maxlength: 100, autocomplete: "off" });
+  const card = h("div", { class: "card", id: "segment-builder" }, h("h2", {}, t("segmentBuilder")),
+    h("div", { class: "row rows-only" }, h("label", {}, t("join"), join)), rows, h("div", { class: "row rows-only" }, add),
+    jsonBox, h("p", {}, modeButton),
+    h("div", { class: "row" }, h("button", { type: "button", id: "segment-preview", onclick: preview }, t("preview")),
+      canSave ? [h("label", {}, t("segmentName"), name, errorSlot("name")),
+                 h("button", { type: "button", class: "secondary", id: "segment-save", onclick: save }, t("saveSegment"))] : null),
+    result);
+  const builtRule = () => ({ [rule.join]: rule.rows.map(leafOf) });
+
+  function draw() {
+    join.value = rule.join;
+    rows.replaceChildren(...rule.rows.map((row, i) => ruleRow(row, i, draw, () => { rule.rows.splice(i, 1); draw(); })));
+    const inJson = mode === "json";
+    jsonBox.hidden = !inJson; rows.hidden = inJson;
+    card.querySelectorAll(".rows-only").forEach((el) => { el.hidden = inJson; });
+    modeButton.textContent = t(inJson ? "rowsMode" : "jsonMode");
+  }
+  function load(raw) {
+    const parsed = rowsOf(raw);
+    if (parsed) { Object.assign(rule, parsed); mode = "rows"; } else { json.value = JSON.stringify(raw, null, 2); mode = "json"; }
+    clearErrors(card); result.replaceChildren(); draw();
+  }
+  function switchMode() {
+    clearErrors(card);
+    if (mode === "rows") { json.value = JSON.stringify(builtRule(), null, 2); mode = "json"; return draw(); }
+    let raw;
+    try { raw = JSON.parse(json.value); } catch (e) { card.querySelector("[data-error-for='rule-json']").textContent = t("badJson"); return; }
+    const parsed = rowsOf(raw);
+    if (!parsed) { card.querySelector("[data-error-for='rule-json']").textContent = t("jsonNotFlat"); return; }
+    Object.assign(rule, parsed); mode = "rows"; draw();
+  }
+  function current() {
+    if (mode === "rows") return builtRule();
+    try { return JSON.parse(json.value); } catch (e) { card.querySelector("[data-error-for='rule-json']").textContent = t("badJson"); return null; }
+  }
+  // Errors inside the rule go next to their row (`rule.all[1].value` → the second row), or under the JSON.
+  const slotOf = (field, message) => {
+    if (field === "name") return ["name", message];
+    if (mode === "json" && field.startsWith("rule")) return ["rule-json", `${field}: ${message}`];
+    const m = /^rule\.(?:all|any)\[(\d+)\]/.exec(field);
+    return m ? [`row-${m[1]}`, message] : null;
+  };
+  async function send(method, path, bodyOf, render) {
+    clearErrors(card); result.replaceChildren();
+    const body = bodyOf(current());
+    if (!body.rule) return;  // the JSON does not parse: said under it
+    result.replaceChildren(h("p", { class: "muted" }, t("loading")));
+    try { result.replaceChildren(render(await api(method, path, body))); }
+    catch (e) { result.replaceChildren(); showProblem(card, result, e, slotOf); }
+  }
+  function preview() {
+    return send("POST", brandPath("/segments/preview"), (rule) => ({ rule, sample_size: 5 }), (p) => h("div", {},
+      h("div", { class: "kpi" }, h("b", { id: "segment-count" }, p.count), h("span", {}, t("matching"))),
+      p.sample.length ? h("p", { id: "segment-sample" }, h("span", { class: "muted" }, t("sample")), p.sample.map((id) => h("span", { class: "tag" }, id))) : null));
+  }
+  function save() {
+    return send("POST", brandPath("/segments"), (rule) => ({ name: name.value, rule }), (s) => {
+      onSaved(s);
+      return h("p", { class: "ok" }, t("savedAs", { n: s.name, c: s.member_count }));
+    });
+  }
+  draw();
+  return { card, load };
+}
+
+function segmentTable(segments, onPick) {
+  if (!segments.length) return h("p", { class: "muted", id: "segments-empty" }, t("noSegments"));
+  return h("div", {}, h("table", { id: "segment-table" },
+    h("thead", {}, h("tr", {}, ["itemName", "memberCount", "created"].map((k) => h("th", {}, t(k))))),
+    h("tbody", {}, segments.map((s) => h("tr", { class: "clickable segment-row", dataset: { id: s.id }, onclick: () => onPick(s) },
+      h("td", {}, s.name), h("td", { class: "segment-count" }, s.member_count), h("td", {}, when(s.created_at)))))),
+    h("p", { class: "muted" }, t("loadRule")));
+}
+
+/* The new-campaign form: what each channel needs (a provider template and its parameters, or an email's subject
+   and text) is shown for the chosen channel; the API's errors land next to the field they name. */
+function campaignForm(onCreated) {
+  const params = h("div", { id: "param-rows" });
+  const addParam = () => params.append(h("div", { class: "row param-row" },
+    h("input", { class: "param-key", placeholder: t("paramName"), "aria-label": t("paramName"), size: 12 }),
+    h("input", { class: "param-value", placeholder: t("paramValue"), "aria-label": t("paramValue") }),
+    h("button", { type: "button", class: "link", title: t("remove"), "aria-label": t("remove"),
+                  onclick: (ev) => ev.currentTarget.closest(".param-row").remove() }, "×")));
+  const field = (label, control, slot, cls) => h("label", { class: cls }, typeof label === "string" ? t(label) : label, control, errorSlot(slot));
+  const segment = h("select", { id: "campaign-segment", name: "segment_id" });
+  const channel = h("select", { id: "campaign-channel", name: "channel" }, ["sms", "wechat", "email"].map((c) => h("option", { value: c }, t(`ch.${c}`))));
+  const textLabel = h("span", {});
+  const out = h("div", { role: "status", id: "campaign-result" });
+  const form = h("form", { id: "campaign-form", class: "stack", novalidate: true },
+    h("div", { class: "row" },
+      field("campaignName", h("input", { id: "campaign-name", name: "name", maxlength: 100, autocomplete: "off" }), "name"),
+      field("segment", segment, "segment_id"), field("channel", channel, "channel")),
+    h("div", { class: "row for-template" },
+      field("templateId", h("input", { id: "campaign-template", name: "template_id", maxlength: 64, autocomplete: "off" }), "content.template_id"),
+      field("page", h("input", { id: "campaign-page", name: "page", autocomplete: "off" }), "content.page", "for-wechat")),
+    h("div", { class: "for-template" }, h("span", { class: "muted small" }, t("params")), params,
+      h("button", { type: "button", class: "secondary", id: "param-add", onclick: addParam }, t("addParam")), errorSlot("content.params")),
+    field("subject", h("input", { id: "campaign-subject", name: "subject", maxlength: 200 }), "content.subject", "for-email"),
+    field(textLabel, h("textarea", { id: "campaign-text", name: "text", rows: 3, maxlength: 500 }), "content.text"),
+    h("div", { class: "row" },
+      field("sendAt", h("input", { id: "campaign-send-at", name: "send_at", type: "datetime-local" }), "send_at"),
+      field("attributionDays", h("input", { id: "campaign-days", name: "attribution_days", type: "number", min: 1, max: 90, value: 7 }), "attribution_days")),
+    h("div", {}, h("button", { type: "submit", id: "campaign-create" }, t("createCampaign"))), out);
+  const paint = () => {
+    const c = channel.value;
+    form.querySelectorAll(".for-template").forEach((el) => { el.hidden = c === "email"; });
+    form.querySelectorAll(".for-wechat").forEach((el) => { el.hidden = c !== "wechat"; });
+    form.querySelectorAll(".for-email").forEach((el) => { el.hidden = c !== "email"; });
+    textLabel.textContent = t(c === "email" ? "messageText" : "messageTextOptional");
+  };
+  channel.addEventListener("change", paint);
+  const known = ["name", "segment_id", "channel", "content.template_id", "content.params", "content.subject",
+                 "content.text", "content.page", "send_at", "attribution_days"];
+  const slotOf = (f, message) => {
+    const slot = known.find((k) => f === k || f.startsWith(`${k}.`) || f.startsWith(`${k}[`));
+    return slot && [slot, slot === "channel" ? `${t("channelUnavailable")}: ${message}` : message];
+  };
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    clearErrors(form); out.replaceChildren();
+    const v = Object.fromEntries(new FormData(form).entries());
+    const content = v.channel === "email" ? { subject: v.subject, text: v.text } : {
+      template_id: v.template_id, text: v.text || undefined, page: v.channel === "wechat" && v.page ? v.page : undefined,
+      params: Object.fromEntries([...params.querySelectorAll(".param-row")]
+        .map((r) => [r.querySelector(".param-key").value.trim(), r.querySelector(".param-value").value])
+        .filter(([k, val]) => k || val)) };
+    const body = { name: v.name, segment_id: v.segment_id, channel: v.channel, content,
+                   attribution_days: Number(v.attribution_days) };
+    if (v.send_at) body.send_at = new Date(v.send_at).toISOString();
+    try {
+      const created = await api("POST", brandPath("/campaigns"), body);
+      out.replaceChildren(h("p", { class: "ok" }, t("campaignCreated", { n: created.name })));
+      await onCreated();
+    } catch (e) { showProblem(form, out, e, slotOf); }
+  });
+  addParam(); paint();
+  const setSegments = (segments) => {
+    const chosen = segment.value;
+    segment.replaceChildren(h("option", { value: "" }, t("pickSegment")),
+      ...segments.map((s) => h("option", { value: s.id, selected: s.id === chosen }, `${s.name} (${s.member_count})`)));
+  };
+  return { card: h("div", { class: "card", id: "campaign-new" }, h("h2", {}, t("newCampaign")), form), setSegments };
+}
+
+const percent = (x) => `${(x * 100).toLocaleString(state.lang === "zh" ? "zh-CN" : "en-US", { maximumFractionDigits: 1 })}%`;
+
+async function campaignStats(panel, campaign) {
+  const old = state.charts.find((c) => c.getDom().id === "chart-campaign");
+  if (old) { old.dispose(); state.charts = state.charts.filter((c) => c !== old); }
+  const body = h("div", {}, h("p", { class: "muted" }, t("loading")));
+  panel.hidden = false;
+  panel.replaceChildren(h("div", { class: "row spread" }, h("h2", {}, t("statsOf", { n: campaign.name })),
+    h("button", { type: "button", class: "secondary", id: "stats-refresh", onclick: () => campaignStats(panel, campaign) }, t("refresh"))), body);
+  let s;
+  try { s = await api("GET", brandPath(`/campaigns/${encodeURIComponent(campaign.id)}/stats`)); }
+  catch (e) { return body.replaceChildren(h("p", { class: "error" }, `${t("unavailable")} (${e.status || e.message})`)); }
+  const items = [["audience", s.audience], ["sent", s.sent], ["pending", s.pending], ["failedSends", s.failed],
+    ["suppressedConsent", s.suppressed_no_consent], ["suppressedCap", s.suppressed_frequency_cap],
+    ["conversions", s.conversions], ["convertedMembers", s.converted_members], ["revenueYuan", `¥${yuan(s.revenue_fen)}`],
+    ["cost", `¥${yuan(s.cost_fen)}`], ["roi", s.cost_fen ? percent(s.roi) : "—"], ["conversionRate", percent(s.conversion_rate)]];
+  const funnel = h("div", { class: "chart short", id: "chart-campaign" });
+  body.replaceChildren(h("div", {},
+    s.status === "draft" ? h("p", { class: "muted" }, t("draftStats")) : null,
+    h("div", { class: "kpis" }, items.map(([key, v]) => h("div", { class: "card kpi", dataset: { stat: key } }, h("b", {}, v), h("span", {}, t(key))))),
+    h("h2", {}, t("funnel")), funnel));
+  chart(funnel, {
+    tooltip: { trigger: "item", formatter: "{b}: {c}" },
+    series: [{ type: "funnel", sort: "none", min: 0, max: Math.max(s.audience, 1), minSize: "8%", gap: 2, left: "10%", width: "80%",
+      label: { position: "inside", formatter: "{b}  {c}", color: "#fff" },
+      data: [{ name: t("audience"), value: s.audience }, { name: t("sent"), value: s.sent }, { name: t("convertedMembers"), value: s.converted_members }],
+      color: ["#fdba74", "#ea580c", "#9a3412"] }],
+  });
+}
+
+function campaignTable(campaigns, segmentNames, canWrite, onActivate, onStats) {
+  if (!campaigns.length)
+    return h("div", { class: "empty", id: "campaigns-empty" }, h("h2", {}, t("noCampaigns")), h("p", {}, t(canWrite ? "campaignsHint" : "campaignsHintRead")));
+  return h("table", { id: "campaign-table" },
+    h("thead", {}, h("tr", {}, ["itemName", "segment", "channel", "status", "sendTime", "audience", ""].map((k) => h("th", {}, k && t(k))))),
+    h("tbody", {}, campaigns.map((c) => h("tr", { class: "campaign-row", dataset: { id: c.id, status: c.status } },
+      h("td", {}, c.name), h("td", {}, segmentNames.get(c.segment_id) || c.segment_id), h("td", {}, t(`ch.${c.channel}`)),
+      h("td", {}, h("span", { class: `status status-${c.status}` }, t(`st.${c.status}`))),
+      h("td", {}, c.send_at ? when(c.send_at) : t("onActivation")), h("td", {}, c.status === "draft" ? "—" : c.audience),
+      h("td", { class: "actions" },
+        canWrite && c.status === "draft" ? h("button", { type: "button", class: "activate", onclick: () => onActivate(c) }, t("activate")) : null,
+        " ", h("button", { type: "button", class: "secondary show-stats", onclick: () => onStats(c) }, t("stats")))))));
+}
+
+async function campaignsView(view) {
+  if (!state.brand) return view.append(h("p", { class: "card" }, t("noBrand")));
+  // The console shows what the role may do; the API enforces it (403) either way.
+  const perms = new Set(state.me.permissions || []);
+  const canSegment = perms.has("segment:write");
+  const canCampaign = perms.has("campaign:write");
+  let segments = [];
+  const builder = segmentBuilder(canSegment, () => loadSegments());
+  const segmentsBody = h("div", {}, t("loading"));
+  const form = canCampaign ? campaignForm(() => loadCampaigns()) : null;
+  const listBody = h("div", {}, t("loading"));
+  const confirmBox = h("div", { id: "campaign-confirm" });
+  const statsPanel = h("div", { class: "card", id: "campaign-stats", hidden: true });
   view.append(h("h1", {}, t("campaigns")),
-    h("div", { class: "card empty", id: "campaigns-empty" }, h("h2", {}, t("noCampaigns")), h("p", {}, t("campaignsHint"))));
+    ...(canSegment || canCampaign ? [] : [h("p", { class: "card muted", id: "read-only" }, t("readOnly"))]),
+    builder.card,
+    h("div", { class: "grid" }, h("div", { class: "card", id: "segments" }, h("h2", {}, t("savedSegments")), segmentsBody),
+      form ? form.card : null),
+    h("div", { class: "card", id: "campaigns" }, h("h2", {}, t("campaignList")), listBody, confirmBox),
+    statsPanel);
+
+  const showStats = (c) => campaignStats(statsPanel, c);
+  function confirmActivation(c) {
+    const segmentName = (segments.find((s) => s.id === c.segment_id) || {}).name || c.segment_id;
+    const out = h("p", { role: "status" });
+    confirmBox.replaceChildren(h("div", { class: "card confirm" },
+      h("p", {}, t("confirmActivate", { n: c.name, ch: t(`ch.${c.channel}`), s: segmentName })),
+      h("button", { type: "button", id: "activate-confirm", onclick: async (ev) => {
+        const button = ev.currentTarget;
+        button.disabled = true;  // one activation per click (a repeat would be harmless, but noisy)
+        try {
+          const active = await api("POST", brandPath(`/campaigns/${encodeURIComponent(c.id)}/activation`), {});
+          confirmBox.replaceChildren();
+          await loadCampaigns();
+          await showStats(active);
+        } catch (e) { button.disabled = false; out.className = "error"; out.textContent = `${t("failed")}: ${problemText(e)}`; }
+      } }, t("confirm")), " ",
+      h("button", { type: "button", class: "secondary", onclick: () => confirmBox.replaceChildren() }, t("cancel")), out));
+  }
+  async function loadSegments() {
+    try { segments = (await api("GET", brandPath("/segments?limit=200"))).items || []; }
+    catch (e) { return segmentsBody.replaceChildren(h("p", { class: "muted" }, `${t("unavailable")} (${e.status || e.message})`)); }
+    segmentsBody.replaceChildren(segmentTable(segments, (s) => builder.load(s.rule)));
+    if (form) form.setSegments(segments);
+  }
+  async function loadCampaigns() {
+    try {
+      const items = (await api("GET", brandPath("/campaigns?limit=200"))).items || [];
+      listBody.replaceChildren(campaignTable(items, new Map(segments.map((s) => [s.id, s.name])), canCampaign, confirmActivation, showStats));
+    } catch (e) { listBody.replaceChildren(h("p", { class: "muted" }, `${t("unavailable")} (${e.status || e.message})`)); }
+  }
+  await loadSegments();
+  await loadCampaigns();
 }
 
 /* ---------------------------------------------------------------- shell */
