@@ -3,6 +3,7 @@ scope, and validation errors — the gateway's own and the service's list of rul
 
 from __future__ import annotations
 
+import base64
 import json
 
 import grpc
@@ -292,3 +293,21 @@ def test_other_errors_keep_their_details_and_have_no_errors():
 
     assert body["status"] == 409 and body["member_id"] == "m-1"
     assert "errors" not in body and "field_errors" not in body
+
+
+async def test_lone_surrogates_in_a_rule_a_name_or_a_cursor_are_the_clients_error(client, as_role, backends):
+    headers = as_role("brand_admin")
+    # Python's JSON reader turns the escape "\ud800" into a lone surrogate no UTF-8 field can hold.
+    raw_rule = '{"rule": {"field": "tags", "op": "contains", "value": "\\ud800"}}'
+    preview = await client.post(f"{SEGMENTS}/preview", content=raw_rule,
+                                headers={**headers, "content-type": "application/json"})
+    assert preview.status_code == 422, preview.text
+    assert [e["field"] for e in preview.json()["errors"]] == ["rule"]
+    raw_name = '{"name": "\\ud800", "rule": {"field": "order_count", "op": ">", "value": 0}}'
+    named = await client.post(SEGMENTS, content=raw_name, headers={**headers, "content-type": "application/json"})
+    assert named.status_code == 422, named.text
+    assert named.headers["content-type"].startswith("application/problem+json")
+    cursor = base64.urlsafe_b64encode(b'{"s": "1:\\ud800"}').decode().rstrip("=")
+    listed = await client.get(SEGMENTS, params={"cursor": cursor}, headers=headers)
+    assert listed.status_code == 422, listed.text
+    assert not _sent(backends, campaigns_pb2.CreateSegmentRequest)

@@ -251,6 +251,13 @@ def install(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else "HTTP error"
         return ProblemError(exc.status_code, detail, headers=exc.headers).to_response()
 
+    @app.exception_handler(UnicodeEncodeError)
+    async def _unencodable(_: Request, exc: UnicodeEncodeError) -> JSONResponse:
+        # JSON may escape a lone UTF-16 surrogate ("\ud800"), which no UTF-8 field (protobuf, PostgreSQL) can
+        # hold: the client sent it, so it is the client's error wherever it surfaced.
+        return ProblemError(422, "The request contains text that is not valid Unicode (a lone surrogate).",
+                            reason="INVALID_ARGUMENT").to_response()
+
     @app.exception_handler(Exception)
     async def _unhandled(_: Request, exc: Exception) -> JSONResponse:
         # Starlette re-raises after this response, so the server logs the traceback once; not here too.

@@ -245,7 +245,7 @@ def service_cursor(query: PageQuery) -> str:
     if not query.cursor:
         return ""
     position = decode_cursor(query.cursor).get("s")
-    if not isinstance(position, str):
+    if not isinstance(position, str) or not position.isprintable():  # also refuses lone surrogates
         from gateway.errors import invalid
 
         raise invalid(("cursor", "not a cursor this API returned"))

@@ -24,9 +24,13 @@ def _finite(rule: dict[str, Any]) -> dict[str, Any]:
     # Python's JSON reader takes NaN, Infinity and 1e400 (→ inf); JSON has no such numbers, so the service
     # could not read them back. Refused here, naming the rule, rather than forwarded as invalid JSON.
     try:
-        json.dumps(rule, allow_nan=False)
+        text = json.dumps(rule, allow_nan=False, ensure_ascii=False)
     except ValueError as exc:
         raise ValueError("numbers in a rule must be finite") from exc
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate escape: the service could not store or read it
+        raise ValueError("text in a rule must be valid Unicode") from exc
     return rule
 
 
