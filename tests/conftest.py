@@ -32,9 +32,14 @@ async def stack() -> AsyncIterator[Stack]:
         "CRM_RATE_LIMIT_BURST": "100000",
         "CRM_LOGIN_RATE_LIMIT_PER_MINUTE": "100000",
         "CRM_API_KEY_RATE_LIMIT_PER_MINUTE": "100000",
+        # An empty quiet-hours window: campaigns send whatever the hour the tests run at (dev keeps 21:00–09:00).
+        "CRM_QUIET_HOURS_START": "00:00",
+        "CRM_QUIET_HOURS_END": "00:00",
     }
     for key in ("CRM_PG_DSN", "CRM_NATS_URL", "CRM_MONGO_URI"):
         environ.pop(key, None)  # the suite must prove it starts its own servers
+    for key in [k for k in environ if k.startswith("CRM_SMS_")]:
+        environ.pop(key)  # never a real SMS provider from a test: campaigns send to the stack's SMS sandbox
     with server_data_dir("stack") as data_dir:
         running = await start_stack(data_dir, ports=None, fsync=False, environ=environ)
         try:

@@ -134,16 +134,27 @@ def load_dev_secrets(data_dir: str | os.PathLike[str]) -> dict[str, str]:
     return stored
 
 
+def wants_sms_sandbox(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the stack runs the SMS sandbox: in ``CRM_ENV=dev`` (the default) when no
+    ``CRM_SMS_ACCESS_KEY_ID`` is given (with one, the campaigns service talks to that provider)."""
+    env = os.environ if environ is None else environ
+    return (env.get("CRM_ENV") or "dev") == "dev" and not env.get("CRM_SMS_ACCESS_KEY_ID")
+
+
 def service_env(
     service: ServiceSpec | str,
     infra: Infra,
     ports: StackPorts,
     environ: Mapping[str, str] | None = None,
+    *,
+    sandbox: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The ``CRM_*`` (and ``OTEL_*``) variables a child is started with; layer them over ``os.environ``.
 
     Secrets are passed through from ``environ`` when set; in ``CRM_ENV=dev`` (the default) missing ones get
     stable dev values. Outside dev nothing is invented, so a service refuses to start without real secrets.
+    ``sandbox`` is the SMS sandbox's settings (`crm_devstack.sandbox.SmsSandbox.env`), given to the campaigns
+    service only.
     """
     spec = BY_NAME[service] if isinstance(service, str) else service
     env_in = os.environ if environ is None else environ
@@ -173,6 +184,8 @@ def service_env(
         if value:
             env[key] = value
     env.update({k: v for k, v in env_in.items() if k.startswith("OTEL_")})
+    if sandbox and spec.name == "campaigns":
+        env.update(sandbox)
     return env
 
 
@@ -180,11 +193,16 @@ _SERVER_URLS = frozenset({"CRM_PG_DSN", "CRM_MONGO_URI", "CRM_NATS_URL"})
 
 
 def child_environ(
-    service: ServiceSpec | str, infra: Infra, ports: StackPorts, environ: Mapping[str, str] | None = None
+    service: ServiceSpec | str,
+    infra: Infra,
+    ports: StackPorts,
+    environ: Mapping[str, str] | None = None,
+    *,
+    sandbox: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Full environment for a child: ``environ`` minus server-level URLs, plus `service_env`."""
     base = dict(os.environ if environ is None else environ)
     # A server-level CRM_PG_DSN from the shell must not leak into a service that has no database.
     inherited = {k: v for k, v in base.items() if k not in _SERVER_URLS}
     inherited["PYTHONUNBUFFERED"] = "1"  # log lines reach .dev/logs as they happen
-    return {**inherited, **service_env(service, infra, ports, base)}
+    return {**inherited, **service_env(service, infra, ports, base, sandbox=sandbox)}

@@ -17,7 +17,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from crm_devstack.infra import (
     READY_TIMEOUT,
@@ -31,7 +31,19 @@ from crm_devstack.infra import (
     print_progress,
     stop_all,
 )
-from crm_devstack.registry import ALL, GATEWAY, SERVICES, ServiceSpec, StackPorts, child_environ
+from crm_devstack.registry import (
+    ALL,
+    BY_NAME,
+    GATEWAY,
+    SERVICES,
+    ServiceSpec,
+    StackPorts,
+    child_environ,
+    wants_sms_sandbox,
+)
+
+if TYPE_CHECKING:
+    from crm_devstack.sandbox import SmsSandbox
 
 DEFAULT_DATA_DIR = ".dev"
 
@@ -46,17 +58,29 @@ def _quiet(line: str) -> None:
 
 @dataclass
 class Stack:
-    """A running suite: infra plus one child process per service."""
+    """A running suite: infra plus one child process per service (and the SMS sandbox, in this process)."""
 
     data_dir: Path
     infra: Infra
     ports: StackPorts
     processes: dict[str, ManagedProcess] = field(default_factory=dict)
+    sms_sandbox: SmsSandbox | None = None
+    """The local SendSms the campaigns service talks to when the environment gives no SMS provider."""
     _reported: set[str] = field(default_factory=set)
 
     @property
     def gateway_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.gateway}"
+
+    @property
+    def sms_sandbox_url(self) -> str | None:
+        """The SMS sandbox's base URL (its SendSms endpoint), or None when a real provider is configured."""
+        return self.sms_sandbox.url if self.sms_sandbox else None
+
+    @property
+    def sms_messages_url(self) -> str | None:
+        """``GET`` it for the messages the sandbox accepted (JSON: phone, template, params, out_id, at)."""
+        return self.sms_sandbox.messages_url if self.sms_sandbox else None
 
     @property
     def service_addrs(self) -> dict[str, str]:
@@ -86,9 +110,14 @@ class Stack:
             gateway.stop(timeout)
         stop_all([p for n, p in self.processes.items() if n != GATEWAY.name], timeout)
 
+    def stop_sandbox(self) -> None:
+        if self.sms_sandbox is not None:
+            self.sms_sandbox.stop()
+
     async def stop(self) -> None:
-        """Services first (SIGTERM, wait), then the infrastructure."""
+        """Services first (SIGTERM, wait), then the SMS sandbox, then the infrastructure."""
         await asyncio.to_thread(self.stop_services)
+        await asyncio.to_thread(self.stop_sandbox)
         await self.infra.astop()
 
 
@@ -189,7 +218,8 @@ def _spawn(spec: ServiceSpec, stack: Stack, environ: Mapping[str, str] | None) -
     proc = ManagedProcess(
         spec.name, [sys.executable, "-m", spec.module],
         log_path=stack.log_dir / f"{spec.name}.log",
-        env=child_environ(spec, stack.infra, stack.ports, environ),
+        env=child_environ(spec, stack.infra, stack.ports, environ,
+                          sandbox=stack.sms_sandbox.env() if stack.sms_sandbox else None),
     )
     proc.start()
     stack.processes[spec.name] = proc
@@ -207,8 +237,9 @@ async def start_stack(
 ) -> Stack:
     """Start infra, migrate, start every service and the gateway; return once all are healthy.
 
-    ``ports=None`` picks free ports (tests); the CLI passes `StackPorts.default()`. On any failure (or
-    cancellation) everything started so far is stopped before the error propagates.
+    ``ports=None`` picks free ports (tests); the CLI passes `StackPorts.default()`. When campaigns runs in dev
+    without ``CRM_SMS_ACCESS_KEY_ID``, the SMS sandbox is started on a free port and campaigns sends to it.
+    On any failure (or cancellation) everything started so far is stopped before the error propagates.
     """
     say = progress or _quiet
     ports = ports or StackPorts.free()
@@ -218,6 +249,13 @@ async def start_stack(
     )
     stack = Stack(infra.data_dir, infra, ports)
     try:
+        if BY_NAME["campaigns"] in services and wants_sms_sandbox(environ):
+            from crm_devstack.sandbox import SmsSandbox
+
+            began = time.monotonic()
+            stack.sms_sandbox = SmsSandbox()
+            await stack.sms_sandbox.astart()
+            say(f"starting SMS sandbox… ok ({time.monotonic() - began:.1f}s) on {stack.sms_sandbox.url}")
         await infra.astart()
         backends = [s for s in services if s.is_grpc]
         await migrate_all(infra, ports, stack.log_dir, environ=environ, progress=say, services=backends)
@@ -265,6 +303,13 @@ def summary(stack: Stack, admin_password: str | None = None) -> str:
         f"  NATS       {infra.nats_url}"
         + (f"  (monitor {infra.nats_monitor_url})" if infra.nats_monitor_url else ""),
         f"  MongoDB    {infra.mongo_uri}",
+    ]
+    if stack.sms_messages_url:
+        from crm_devstack.sandbox import SMS_SANDBOX_REJECTED_TEMPLATE
+
+        lines.append(f"  SMS sandbox: {stack.sms_messages_url}  (what campaigns sent; "
+                     f"template {SMS_SANDBOX_REJECTED_TEMPLATE} is refused)")
+    lines += [
         "",
         f"  data dir   {stack.data_dir}  (kept between runs; delete it for a clean slate)",
         f"  logs       {stack.log_dir}/<name>.log",
@@ -321,6 +366,7 @@ async def cmd_up(data_dir: Path, ports: StackPorts) -> int:
                   f"last lines of {proc.log_path}:\n{proc.tail()}\n", file=sys.stderr, flush=True)
     print("\nstopping services…", flush=True)
     await asyncio.to_thread(stack.stop_services)
+    await asyncio.to_thread(stack.stop_sandbox)
     print("stopping infrastructure…", flush=True)
     await stack.infra.astop()
     print("stopped.", flush=True)

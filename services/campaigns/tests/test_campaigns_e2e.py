@@ -27,8 +27,9 @@ from crm_common.events import build_envelope
 from crm_common.grpc_client import stub
 from crm_common.grpc_server import Service, serving
 from crm_common.settings import ServiceSettings
+from crm_devstack.sandbox import FakeAliyunSms
 
-from .fake_providers import FakeAliyunSms, http_server
+from .fake_providers import http_server
 
 KEY_ID, KEY_SECRET, SIGN_NAME, TEMPLATE = "LTAI5tE2eKey", "e2e-s3cret", "会员中心", "SMS_300"
 

@@ -27,16 +27,9 @@ from campaigns.adapters.channels import (
     percent_encode,
     rpc_signature,
 )
+from crm_devstack.sandbox import SMS_SANDBOX_REJECTED_TEMPLATE, FakeAliyunSms, FakeWeChat, SmsSandbox, smtp_server
 
-from .fake_providers import (
-    FakeAliyunSms,
-    FakeWeChat,
-    free_port,
-    http_server,
-    self_signed_certificate,
-    silent_tcp_server,
-    smtp_server,
-)
+from .fake_providers import free_port, http_server, self_signed_certificate, silent_tcp_server
 
 KEY_ID, KEY_SECRET, SIGN_NAME = "LTAI5tTestKeyId", "sms-s3cret/Zq9+=", "会员中心"
 SMS_TEMPLATES = {"SMS_100": {"name", "coupon"}, "SMS_200": set()}
@@ -278,6 +271,26 @@ async def test_an_sms_without_a_number_or_template_is_rejected_without_calling(s
 
     assert delivery == Delivery(Outcome.REJECTED, detail=detail)
     assert fake.requests == []
+
+
+async def test_the_dev_sms_sandbox_takes_any_template_from_the_channel_and_lists_it():
+    sandbox = SmsSandbox()
+    await sandbox.astart()
+    channel = SmsChannel(sms_config(sandbox.url, **{k.removeprefix("CRM_").lower(): v for k, v in sandbox.env().items()
+                                                     if k != "CRM_SMS_ENDPOINT"}))
+    try:
+        sent = await channel.send(msg("camp-9:m-1", phone=PHONE, template_id="SMS_ANY", params={"gift": "拿铁"}))
+        refused = await channel.send(msg("camp-9:m-2", phone=PHONE, template_id=SMS_SANDBOX_REJECTED_TEMPLATE))
+        async with httpx.AsyncClient() as client:
+            listed = (await client.get(sandbox.messages_url)).json()
+    finally:
+        await channel.close()
+        sandbox.stop()
+
+    assert sent.outcome is Outcome.SENT
+    assert refused == Delivery(Outcome.REJECTED, detail="aliyun isv.SMS_TEMPLATE_ILLEGAL")
+    assert [(m["phone"], m["template"], m["params"], m["out_id"]) for m in listed] == [
+        ("13800138000", "SMS_ANY", {"gift": "拿铁"}, "camp-9:m-1")]
 
 
 # WeChat subscribe messages ------------------------------------------------------------------------------------------
