@@ -64,7 +64,7 @@ const I18N = {
     segmentBuilder: "Segments", itemName: "Name", sendTime: "Send time", savedSegments: "Saved segments", join: "Match", "join.all": "All conditions", "join.any": "Any condition",
     ruleField: "Field", ruleOp: "Condition", ruleValue: "Value", addCondition: "+ Add condition", remove: "Remove",
     jsonMode: "Advanced: edit JSON", rowsMode: "Back to the table", badJson: "Not valid JSON", jsonNotFlat: "This rule has nested groups or fields the table cannot show; keep editing the JSON",
-    preview: "Preview", matching: "Matching members", sample: "Sample members:", segmentName: "Segment name", saveSegment: "Save segment",
+    preview: "Preview", matching: "Matching members", sample: "Sample members —", segmentName: "Segment name", saveSegment: "Save segment",
     savedAs: "Saved segment “{n}”: {c} members now", memberCount: "Members", created: "Created", noSegments: "No saved segments yet",
     listHint: "Separate values with commas", yuanHint: "¥", loadRule: "Click a segment to load its rule into the editor above",
     "f.tags": "Tags", "f.tier": "Tier", "f.store_id": "Store id", "f.gender": "Gender", "f.birthday_in_days": "Days to birthday",
