@@ -183,6 +183,7 @@ class CampaignsApp:
             await campaign_store.finish_recipient(conn, campaign_id, member_id, status, **kwargs)
 
         await campaign_store.lock_member_messages(conn, brand_id, member_id)
+        now = self._now()  # after waiting for the member's lock: the cap window and sent_at count from here
         window = now - timedelta(days=self.frequency_cap.days)
         if not self.frequency_cap.allows(await campaign_store.sent_since(conn, brand_id, member_id, window)):
             await finish("suppressed_frequency_cap")
