@@ -7,13 +7,16 @@ subprocess work, and sync fixtures are usable from async tests on any event loop
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -117,3 +120,16 @@ def nats_restart(infra: Infra) -> Callable[[], None]:
             pytest.skip(f"NATS restart needs the embedded server: {exc}")
 
     return restart
+
+
+async def eventually(probe: Callable[[], Awaitable[Any]], check: Callable[[Any], bool], *, timeout: float = 30.0,
+                     interval: float = 0.2) -> Any:
+    """Poll ``probe`` until ``check`` holds for its result (events are applied asynchronously); return it."""
+    deadline = time.monotonic() + timeout
+    value = await probe()
+    while not check(value):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s; last value: {value!r}")
+        await asyncio.sleep(interval)
+        value = await probe()
+    return value

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from crm_common.testing import eventually
 from crm_devstack.runner import Stack
 
 CHROMIUM = os.environ.get("CRM_CHROMIUM", "/usr/bin/chromium")
@@ -74,18 +73,6 @@ async def seeded(stack: Stack, stack_admin_password: str) -> dict[str, str]:
             "username": "brand.boss", "password": "boss-password-1"}
 
 
-async def eventually(probe: Callable[[], Awaitable[Any]], check: Callable[[Any], bool], timeout: float = 60) -> Any:
-    """Poll ``probe`` until ``check`` holds (the campaigns service learns of members and orders from events)."""
-    deadline = time.monotonic() + timeout
-    value = await probe()
-    while not check(value):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached within {timeout}s; last value: {value!r}")
-        await asyncio.sleep(0.3)
-        value = await probe()
-    return value
-
-
 VIP = {"field": "tags", "op": "contains", "value": "vip"}
 BIG_SPENDERS = {"field": "total_spend_fen", "op": ">=", "value": 5000}
 
@@ -132,7 +119,7 @@ async def campaign_brand(stack: Stack, stack_admin_password: str) -> dict[str, A
             assert resp.status_code == 200, resp.text
             return resp.json()["count"]
 
-        await eventually(lambda: count({"all": [VIP, BIG_SPENDERS]}), lambda n: n == 2)
-        await eventually(lambda: count({"any": [VIP, BIG_SPENDERS]}), lambda n: n == 4)
+        await eventually(lambda: count({"all": [VIP, BIG_SPENDERS]}), lambda n: n == 2, timeout=60)
+        await eventually(lambda: count({"any": [VIP, BIG_SPENDERS]}), lambda n: n == 4, timeout=60)
     return {"url": stack.gateway_url, "brand_id": b, "store_id": store["id"], "members": members,
             "boss": ("cmp.boss", "cmp.boss-password"), "analyst": ("cmp.analyst", "cmp.analyst-password")}

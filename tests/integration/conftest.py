@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
+from crm_common.testing import eventually
 from crm_devstack.runner import Stack
 
 
@@ -38,20 +37,6 @@ async def login(api: httpx.AsyncClient, username: str, password: str) -> dict[st
 async def admin(api: httpx.AsyncClient, stack_admin_password: str) -> dict[str, str]:
     """Headers of the bootstrap group admin."""
     return await login(api, "admin", stack_admin_password)
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[Any]], check: Callable[[Any], bool], *, timeout: float = 30.0
-) -> Any:
-    """Poll ``probe`` until ``check`` holds (events are applied asynchronously); return the last value."""
-    deadline = time.monotonic() + timeout
-    value = await probe()
-    while not check(value):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s; last value: {value!r}")
-        await asyncio.sleep(0.2)
-        value = await probe()
-    return value
 
 
 _counter = 0

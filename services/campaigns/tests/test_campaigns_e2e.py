@@ -5,9 +5,7 @@ after the message shows up in the campaign's stats."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -27,6 +25,7 @@ from crm_common.events import build_envelope
 from crm_common.grpc_client import stub
 from crm_common.grpc_server import Service, serving
 from crm_common.settings import ServiceSettings
+from crm_common.testing import eventually
 from crm_devstack.sandbox import FakeAliyunSms
 
 from .fake_providers import http_server
@@ -88,17 +87,6 @@ async def stack(pg_dsn_factory: Callable[[str], str], nats_url: str) -> AsyncIte
         await bus.close()
 
 
-async def _until(probe: Callable[[], object], done: Callable[[object], bool], within: float = 15.0) -> object:
-    deadline = time.monotonic() + within
-    while True:
-        result = await probe()  # type: ignore[misc]
-        if done(result):
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached in {within}s: {result}")
-        await asyncio.sleep(0.05)
-
-
 async def test_a_campaign_reaches_consenting_members_by_sms_and_earns_its_orders(stack: Stack) -> None:
     b = stack.brand_id
     for i, consent in enumerate((True, True, False)):
@@ -111,7 +99,7 @@ async def test_a_campaign_reaches_consenting_members_by_sms_and_earns_its_orders
             id=member_id, brand_id=b, phone=f"+861380013800{i}", consents={"sms": consent})
     everyone = json.dumps({"field": "registered_days_ago", "op": ">=", "value": 0})
     preview = campaigns_pb2.PreviewSegmentRequest(brand_id=b, rule_json=everyone)
-    await _until(lambda: stack.client.PreviewSegment(preview), lambda p: p.count == 3)  # type: ignore[attr-defined]
+    await eventually(lambda: stack.client.PreviewSegment(preview), lambda p: p.count == 3)  # type: ignore[attr-defined]
     segment = await stack.client.CreateSegment(campaigns_pb2.CreateSegmentRequest(
         brand_id=b, name="全部会员", rule_json=everyone, created_by="staff-1"))
     campaign = await stack.client.CreateCampaign(campaigns_pb2.CreateCampaignRequest(
@@ -123,7 +111,7 @@ async def test_a_campaign_reaches_consenting_members_by_sms_and_earns_its_orders
         brand_id=b, campaign_id=campaign.id, activated_by="staff-2"))
     assert (activated.status, activated.audience) == ("active", 3)
     stats_request = campaigns_pb2.GetCampaignStatsRequest(brand_id=b, campaign_id=campaign.id)
-    stats = await _until(lambda: stack.client.GetCampaignStats(stats_request),
+    stats = await eventually(lambda: stack.client.GetCampaignStats(stats_request),
                          lambda s: s.status == "completed")  # type: ignore[attr-defined]
     assert (stats.sent, stats.suppressed_no_consent, stats.failed, stats.cost_fen) == (2, 1, 0, 10)  # type: ignore[attr-defined]
     # What the provider took: signed requests, mainland numbers, the template and its parameters, our key.
@@ -137,7 +125,7 @@ async def test_a_campaign_reaches_consenting_members_by_sms_and_earns_its_orders
     order = OrderRecorded(brand_id=b, order_id="o-1", member_id="m-1", store_id="s-1", total_fen=3_200)
     order.occurred_at.FromDatetime(datetime.now(UTC))
     await stack.publish(order, "loyalty")
-    stats = await _until(lambda: stack.client.GetCampaignStats(stats_request),
+    stats = await eventually(lambda: stack.client.GetCampaignStats(stats_request),
                          lambda s: s.conversions == 1)  # type: ignore[attr-defined]
     assert (stats.revenue_fen, stats.converted_members) == (3_200, 1)  # type: ignore[attr-defined]
     assert stats.roi == pytest.approx((3_200 - 10) / 10)  # type: ignore[attr-defined]
